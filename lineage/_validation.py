@@ -1,0 +1,63 @@
+"""Argument checks shared by every public function: bad input raises ``ValueError`` naming the argument."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def as_float_array(name: str, x) -> np.ndarray:
+    """``x`` as a finite floating array; integers are promoted to float64, float32 stays float32."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists, objects numpy cannot convert
+        raise ValueError(f"{name}: cannot be read as a numeric array ({exc})") from None
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise ValueError(f"{name}: expected real numbers, got dtype {arr.dtype}")
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{name}: every entry must be finite, found {arr[bad]} at index {bad}")
+    return arr
+
+
+def as_bool_array(name: str, x) -> np.ndarray:
+    """``x`` as a bool array; 0/1 floats or ints are refused because their meaning is ambiguous."""
+    arr = np.asarray(x)
+    if arr.dtype != bool:
+        raise ValueError(
+            f"{name}: expected bool flags (True/False), got dtype {arr.dtype}; "
+            f"convert explicitly, e.g. {name}.astype(bool), after checking what your flags mean"
+        )
+    return arr
+
+
+def check_same_shape(reference_name: str, reference: np.ndarray, **others: np.ndarray) -> None:
+    for name, arr in others.items():
+        if arr.shape != reference.shape:
+            raise ValueError(
+                f"{name}: expected shape {reference.shape} like {reference_name}, got {arr.shape}"
+            )
+
+
+def check_time_major(name: str, arr: np.ndarray) -> None:
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{name}: expected shape [T] or [T, B] (time first), got {arr.shape}")
+
+
+def check_unit_interval(name: str, x) -> float:
+    """A discount-like scalar in [0, 1]."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise ValueError(f"{name}: expected a real number in [0, 1], got {x!r}")
+    value = float(x)
+    if not (0.0 <= value <= 1.0):  # also rejects NaN
+        raise ValueError(f"{name}: must lie in [0, 1], got {value}")
+    return value
+
+
+def check_positive_int(name: str, x) -> int:
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 1:
+        raise ValueError(f"{name}: expected an integer >= 1, got {x!r}")
+    return int(x)

@@ -1,0 +1,38 @@
+"""Exact toolkit for small tabular MDPs: values, visitation, occupancy, gradients, enumeration."""
+
+from lineage.tabular.evaluation import (
+    action_values,
+    advantages,
+    objective,
+    policy_rewards,
+    policy_transitions,
+    state_values,
+)
+from lineage.tabular.finite_horizon import FiniteHorizonValues, backward_induction
+from lineage.tabular.gradient import linear_softmax_policy_gradient, softmax_policy_gradient
+from lineage.tabular.mdp import TabularMDP, random_mdp
+from lineage.tabular.policy import LinearSoftmaxPolicy, softmax
+from lineage.tabular.trajectories import Trajectories, enumerate_trajectories
+from lineage.tabular.visitation import discounted_visitation, occupancy, state_visitation
+
+__all__ = [
+    "FiniteHorizonValues",
+    "LinearSoftmaxPolicy",
+    "TabularMDP",
+    "Trajectories",
+    "action_values",
+    "advantages",
+    "backward_induction",
+    "discounted_visitation",
+    "enumerate_trajectories",
+    "linear_softmax_policy_gradient",
+    "objective",
+    "occupancy",
+    "policy_rewards",
+    "policy_transitions",
+    "random_mdp",
+    "softmax",
+    "softmax_policy_gradient",
+    "state_values",
+    "state_visitation",
+]

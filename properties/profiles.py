@@ -1,0 +1,36 @@
+"""Hypothesis settings profiles for the properties and laws.
+
+* ``ci``        derandomized, no example database, 100 examples; loaded automatically when ``CI`` is set
+                (this workplace runs ``.ci/run`` with ``CI=true``), so CI runs are reproducible.
+* ``dev``       the local default: random, with the example database so a failure replays first.
+* ``thorough``  2000 examples, for a nightly run or before a release.
+
+Every profile has ``deadline=None``: exact enumeration and first-call warm-up (torch) make per-example
+deadlines a source of flakiness, not information.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import InvalidArgument
+
+_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+
+PROFILES = {
+    "ci": settings(max_examples=100, derandomize=True, database=None, print_blob=True, **_COMMON),
+    "dev": settings(max_examples=100, **_COMMON),
+    "thorough": settings(max_examples=2000, phases=list(Phase), **_COMMON),
+}
+
+
+def register_profiles() -> None:
+    """Register the profiles and load ``$LINEAGE_PROFILE``, else ``ci`` under CI, else ``dev``."""
+    for name, profile in PROFILES.items():
+        settings.register_profile(name, profile)
+    wanted = os.environ.get("LINEAGE_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+    try:
+        settings.load_profile(wanted)
+    except InvalidArgument:
+        raise ValueError(f"LINEAGE_PROFILE: unknown profile {wanted!r}; choose one of {sorted(PROFILES)}")
