@@ -37,9 +37,7 @@ def as_bool_array(name: str, x) -> np.ndarray:
 def check_same_shape(reference_name: str, reference: np.ndarray, **others: np.ndarray) -> None:
     for name, arr in others.items():
         if arr.shape != reference.shape:
-            raise ValueError(
-                f"{name}: expected shape {reference.shape} like {reference_name}, got {arr.shape}"
-            )
+            raise ValueError(f"{name}: expected shape {reference.shape} like {reference_name}, got {arr.shape}")
 
 
 def check_time_major(name: str, arr: np.ndarray) -> None:

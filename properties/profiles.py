@@ -33,4 +33,4 @@ def register_profiles() -> None:
     try:
         settings.load_profile(wanted)
     except InvalidArgument:
-        raise ValueError(f"LINEAGE_PROFILE: unknown profile {wanted!r}; choose one of {sorted(PROFILES)}")
+        raise ValueError(f"LINEAGE_PROFILE: unknown profile {wanted!r}; choose one of {sorted(PROFILES)}") from None

@@ -15,9 +15,7 @@ from lineage.gae.gae import gae
 from lineage.segment import validate_segment
 
 
-def lambda_returns(
-    rewards, values, next_values, terminated, truncated, *, gamma: float, lam: float
-) -> np.ndarray:
+def lambda_returns(rewards, values, next_values, terminated, truncated, *, gamma: float, lam: float) -> np.ndarray:
     """λ-returns for every step (shape ``[T]`` or ``[T, B]``)."""
     advantages = gae(rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam)
     seg = validate_segment(rewards, values, next_values, terminated, truncated)

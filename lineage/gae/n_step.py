@@ -17,9 +17,7 @@ from lineage.actor_critic.td_error import segment_td_errors
 from lineage.segment import validate_segment
 
 
-def n_step_advantages(
-    rewards, values, next_values, terminated, truncated, *, gamma: float, n: int
-) -> np.ndarray:
+def n_step_advantages(rewards, values, next_values, terminated, truncated, *, gamma: float, n: int) -> np.ndarray:
     """A^(n)_t for every step (shape ``[T]`` or ``[T, B]``)."""
     n = check_positive_int("n", n)
     gamma = check_unit_interval("gamma", gamma)

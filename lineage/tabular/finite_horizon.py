@@ -1,7 +1,7 @@
 """Finite-horizon evaluation by backward induction (spec §0.2; claims BASE-3, STD-TT-2).
 
-    V_H = terminal values (0 for an episode that ends at H, V^π to bootstrap a cut),
-    Q_h = R + γ P V_{h+1},   V_h(s) = Σ_a π(a|s) Q_h(s, a),   h = H − 1, …, 0
+V_H = terminal values (0 for an episode that ends at H, V^π to bootstrap a cut),
+Q_h = R + γ P V_{h+1},   V_h(s) = Σ_a π(a|s) Q_h(s, a),   h = H − 1, …, 0
 """
 
 from __future__ import annotations

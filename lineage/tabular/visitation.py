@@ -1,8 +1,8 @@
 """Discounted state visitation and occupancy measures (notes §OCC; claims OCC-1..OCC-4).
 
-    d^π = Σ_t γ^t P_t^π = (I − γP_πᵀ)⁻¹ ν0          unnormalised (Sutton et al. 2000; TRPO's ρ_π)
-    ν^π = (1 − γ) d^π                                the notes' normalised visitation, a distribution
-    ρ^π(s, a) = ν^π(s) π(a|s)                        occupancy measure, J = ⟨ρ^π, R⟩ / (1 − γ)
+d^π = Σ_t γ^t P_t^π = (I − γP_πᵀ)⁻¹ ν0          unnormalised (Sutton et al. 2000; TRPO's ρ_π)
+ν^π = (1 − γ) d^π                                the notes' normalised visitation, a distribution
+ρ^π(s, a) = ν^π(s) π(a|s)                        occupancy measure, J = ⟨ρ^π, R⟩ / (1 − γ)
 """
 
 from __future__ import annotations

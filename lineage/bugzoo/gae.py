@@ -1,0 +1,121 @@
+"""Wrong GAE implementations, each one flaw away from :func:`lineage.gae` (canonical signature)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lineage.bugzoo import bug
+
+
+def _flawed_gae(
+    rewards,
+    values,
+    next_values,
+    terminated,
+    truncated,
+    *,
+    gamma,
+    lam,
+    carry=None,
+    bootstrap=None,
+    continues=None,
+    bootstrap_values=None,
+) -> np.ndarray:
+    """A_t = δ_t + carry·continues_t·A_{t+1}, δ_t = r_t + γ·bootstrap_t·bootstrap_values_t − V_t; the keyword
+    arguments replace one ingredient of the correct recursion with a flawed one."""
+    r, v, nv = (np.asarray(x, dtype=np.float64) for x in (rewards, values, next_values))
+    term, trunc = np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool)
+    bootstrap = ~term if bootstrap is None else bootstrap
+    continues = ~(term | trunc) if continues is None else continues
+    deltas = r + gamma * bootstrap * (nv if bootstrap_values is None else bootstrap_values) - v
+    carry = gamma * lam if carry is None else carry
+    out, running = np.zeros_like(deltas), np.zeros_like(deltas[0])
+    for t in reversed(range(len(deltas))):
+        running = deltas[t] + carry * continues[t] * running
+        out[t] = running
+    return out
+
+
+@bug(
+    "lambda_missing_from_recursion",
+    contract="gae",
+    caught_by="gae.lambda_zero_is_td_error",
+    source="the notes' §PPO GAE recursion (claim PPO-14)",
+)
+def lambda_missing_from_recursion(rewards, values, next_values, terminated, truncated, *, gamma, lam):
+    """A_t = δ_t + γA_{t+1}: λ dropped, so every λ gives GAE(γ, 1)."""
+    return _flawed_gae(rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam, carry=gamma)
+
+
+@bug(
+    "gamma_missing_from_recursion",
+    contract="gae",
+    caught_by="gae.lambda_one_is_monte_carlo",
+    source="classic mistake (oracle-ux §6.5: γ/λ mix-ups)",
+)
+def gamma_missing_from_recursion(rewards, values, next_values, terminated, truncated, *, gamma, lam):
+    """A_t = δ_t + λA_{t+1}: γ dropped from the recursion; right at λ = 0, wrong at λ = 1."""
+    return _flawed_gae(rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam, carry=lam)
+
+
+@bug(
+    "truncation_as_termination",
+    contract="gae",
+    caught_by="gae.final_value_enters_with_its_weight",
+    source="SB3 issue #633 / PR #658; TorchRL PR #1661; CleanRL and baselines ppo2 mask with 1 − done",
+)
+def truncation_as_termination(rewards, values, next_values, terminated, truncated, *, gamma, lam):
+    """No bootstrap after a time-limit cut: the mask 1 − done is used where 1 − terminated belongs."""
+    done = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
+    return _flawed_gae(rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam, bootstrap=~done)
+
+
+@bug(
+    "bootstrap_after_terminal",
+    contract="gae",
+    caught_by="gae.lambda_zero_is_td_error",
+    source="Tianshou issue #869 (raw `_gae` does not mask next values; callers must)",
+)
+def bootstrap_after_terminal(rewards, values, next_values, terminated, truncated, *, gamma, lam):
+    """δ_t bootstraps V(s_{t+1}) even when the episode terminated at t + 1."""
+    ones = np.ones(np.shape(rewards), dtype=bool)
+    return _flawed_gae(rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam, bootstrap=ones)
+
+
+@bug(
+    "recursion_not_cut_at_done",
+    contract="gae",
+    caught_by="gae.independent_of_what_follows_an_episode_end",
+    source="CleanRL PQN PR #494 (λ-return recursion leaked across episodes)",
+)
+def recursion_not_cut_at_done(rewards, values, next_values, terminated, truncated, *, gamma, lam):
+    """A_{t+1} of the next episode leaks back across the episode boundary."""
+    ones = np.ones(np.shape(rewards), dtype=bool)
+    return _flawed_gae(rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam, continues=ones)
+
+
+@bug(
+    "bootstraps_from_reset_observation",
+    contract="gae",
+    caught_by="gae.final_value_enters_with_its_weight",
+    source="TorchRL PR #3771 (GAE shifted='compact'); TorchRL issue #4209 (V-trace)",
+)
+def bootstraps_from_reset_observation(rewards, values, next_values, terminated, truncated, *, gamma, lam):
+    """At an episode end V(s_{t+1}) is taken from values[t + 1], the observation the env reset to."""
+    following = np.concatenate([np.asarray(values, dtype=np.float64)[1:], np.asarray(next_values)[-1:]])
+    return _flawed_gae(
+        rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam, bootstrap_values=following
+    )
+
+
+@bug(
+    "done_flags_one_step_late",
+    contract="gae",
+    caught_by="gae.backward_recursion",
+    source="SB3 issue #105 / PR #110 (done flag stored one step late)",
+)
+def done_flags_one_step_late(rewards, values, next_values, terminated, truncated, *, gamma, lam):
+    """The recursion is cut with the done flag of step t + 1 instead of step t."""
+    done = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
+    late = np.concatenate([done[1:], done[-1:]])
+    return _flawed_gae(rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam, continues=~late)

@@ -1,0 +1,121 @@
+"""Laws: claims of the notes stated about *a target function*, runnable against any implementation.
+
+A :class:`Law` pairs a check ``check(target, case)`` with the Hypothesis strategy that draws its cases,
+the claim ids it confirms, the section of the notes, and the law in words (the check's docstring).
+``law.verify(target)`` searches for a counterexample and, on failure, raises the minimal
+:class:`LawViolation` with expected vs got; the tests of this package bind every law to lineage's own
+implementation, and the oracle binds the same laws to other people's code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import example, given
+from hypothesis import settings as Settings
+from hypothesis.strategies import SearchStrategy
+
+
+class LawViolation(AssertionError):
+    """A target broke a law; ``expected``/``got``/``index`` locate the first disagreement."""
+
+    def __init__(self, message: str, *, expected=None, got=None, index=None) -> None:
+        super().__init__(message)
+        self.expected, self.got, self.index = expected, got, index
+
+
+@dataclass(frozen=True)
+class Law:
+    contract: str
+    name: str
+    claims: tuple[str, ...]
+    section: str
+    cases: SearchStrategy
+    check: Callable[[Callable, Any], None]
+    examples: tuple = ()
+
+    @property
+    def id(self) -> str:
+        return f"{self.contract}.{self.name}"
+
+    @property
+    def statement(self) -> str:
+        """The law in words and formula: the check's docstring."""
+        return inspect.cleandoc(self.check.__doc__ or "")
+
+    def header(self) -> str:
+        return f"law {self.id} ({', '.join(self.claims)}; notes {self.section}):\n{self.statement}"
+
+    def verify(self, target: Callable, settings: Settings | None = None) -> None:
+        """Search for a case where ``target`` breaks the law; raise the minimal violation if found."""
+
+        def run(case):
+            self.check(target, case)
+
+        run.__name__ = run.__qualname__ = self.name
+        test = given(case=self.cases)(run)
+        for pinned in self.examples:
+            test = example(case=pinned)(test)
+        if settings is not None:
+            test = settings(test)
+        test.hypothesis.inner_test._hypothesis_internal_add_digest = self.id.encode()
+        try:
+            test()
+        except LawViolation as violation:
+            violation.add_note(self.header())
+            raise
+
+
+LAWS: dict[str, Law] = {}
+LAW_MODULES = ("lineage.properties.returns_laws",)
+
+
+def registered_laws() -> dict[str, Law]:
+    """Every law, by id (importing the modules that define them)."""
+    for module in LAW_MODULES:
+        importlib.import_module(module)
+    return LAWS
+
+
+def law(
+    contract: str, name: str, *, claims: tuple[str, ...], section: str, cases: SearchStrategy, examples: tuple = ()
+) -> Callable:
+    """Register the decorated ``check(target, case)`` as a law of ``contract``."""
+
+    def register(check: Callable) -> Callable:
+        new = Law(contract, name, tuple(claims), section, cases, check, tuple(examples))
+        if new.id in LAWS:
+            raise ValueError(f"name: law {new.id} is defined twice")
+        LAWS[new.id] = new
+        return check
+
+    return register
+
+
+def laws_for(contract: str) -> list[Law]:
+    return [law for law in registered_laws().values() if law.contract == contract]
+
+
+def expect_close(what: str, got: np.ndarray, expected: np.ndarray, atol: np.ndarray) -> None:
+    """Raise :class:`LawViolation` at the first entry where |got − expected| > atol."""
+    diff = np.abs(np.asarray(got, dtype=np.float64) - np.asarray(expected, dtype=np.float64))
+    bad = ~(diff <= atol)
+    if not bad.any():
+        return
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    at = index if len(index) > 1 else index[0]
+    allowed = np.broadcast_to(atol, diff.shape)[index]
+    raise LawViolation(
+        f"{what}: first difference at index {at}: expected {float(expected[index])!r}, "
+        f"got {float(got[index])!r} (|diff| {diff[index]:.3g} > tolerance {allowed:.3g}); "
+        f"{int(bad.sum())} of {bad.size} entries differ\n"
+        f"  expected: {np.round(expected, 12).tolist()}\n  got:      {np.round(got, 12).tolist()}",
+        expected=expected,
+        got=got,
+        index=at,
+    )

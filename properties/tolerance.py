@@ -1,0 +1,36 @@
+"""Tolerances for comparing a target's floating-point output with an exact expectation (spec §0.4).
+
+A target evaluating Σ_l c^l δ_{t+l} in floating point makes rounding errors proportional to the
+magnitudes it adds, not to the (possibly cancelling) result. So the allowance at step t is
+
+    atol_t = C · eps(dtype) · (T + 1) · S_t,   S_t = m_t + c · S_{t+1},   m_t = |r_t| + |V(s_t)| + γ|V(s_{t+1})|
+
+with c the factor a step carries back (0 for TD errors, γ for returns, γλ for GAE) and C = 8
+(oracle-ux §2.7). The allowance scales with the problem and the dtype of the target's output, never
+with the output itself, so a wrong answer cannot hide inside a relative tolerance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lineage.properties.segments import Segment
+
+ROUNDING_FACTOR = 8.0
+
+
+def propagated_magnitude(segment: Segment, gamma: float, carry: float) -> np.ndarray:
+    """S_t = Σ_k carry^k m_{t+k} (an upper bound: it ignores episode ends)."""
+    a = segment.arrays()
+    steps = np.abs(a["rewards"]) + np.abs(a["values"]) + gamma * np.abs(a["next_values"])
+    out = np.zeros_like(steps)
+    running = np.zeros_like(steps[0]) if len(steps) else 0.0
+    for t in reversed(range(len(steps))):
+        running = steps[t] + carry * running
+        out[t] = running
+    return out
+
+
+def rounding_tolerance(segment: Segment, gamma: float, carry: float, eps: float) -> np.ndarray:
+    """atol_t for one evaluation of a formula over ``segment`` in a dtype with machine epsilon ``eps``."""
+    return ROUNDING_FACTOR * eps * (segment.length + 1) * propagated_magnitude(segment, gamma, carry)
