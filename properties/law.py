@@ -72,7 +72,7 @@ class Law:
 
 
 LAWS: dict[str, Law] = {}
-LAW_MODULES = ("lineage.properties.returns_laws",)
+LAW_MODULES = ("lineage.properties.returns_laws", "lineage.properties.gae_expectation_laws")
 
 
 def registered_laws() -> dict[str, Law]:

@@ -1,0 +1,55 @@
+"""lineage's automation. Every session installs through ``constraints.txt`` (torch pinned to the CPU build).
+
+    nox -s verify                     properties + derivations, with a verdict per claim (the main job)
+    nox -s verify -- -k gae           extra arguments go to pytest
+    nox -s tests                      everything: properties, derivations and the project's own tests
+    nox -s lint                       ruff
+    nox -s bench                      examples/second per property group and the wall time of verify
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2024.3.2"
+nox.options.sessions = ["verify"]
+nox.options.reuse_venv = "yes"
+
+PYTHON = "3.11"
+CONSTRAINTS = ("-c", "constraints.txt")
+# Two pytest workers: the CI machines have 2 cores; the claim summary is collected across workers.
+PARALLEL = ("-n", "2")
+
+
+def install_project(session: nox.Session) -> None:
+    # Editable, so that properties/ and derivations/ import as lineage.properties / lineage.derivations.
+    session.install(*CONSTRAINTS, "-e", ".[dev]")
+
+
+@nox.session(python=PYTHON)
+def verify(session: nox.Session) -> None:
+    """Check every claim: Hypothesis properties and SymPy derivations, one verdict line per claim."""
+    install_project(session)
+    session.run("pytest", "properties", "derivations", *PARALLEL, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Everything: the claims (properties, derivations) and the project's own tests (tests/)."""
+    install_project(session)
+    session.run("pytest", "properties", "derivations", "tests", *PARALLEL, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff lint and format check."""
+    session.install(*CONSTRAINTS, "ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Examples per second for each property group, and the wall time of the verify job."""
+    install_project(session)
+    session.run("python", "benchmarks/bench_verify.py", *session.posargs)

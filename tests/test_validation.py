@@ -1,0 +1,93 @@
+"""Bad input to the return/advantage functions raises ValueError naming the argument."""
+
+import numpy as np
+import pytest
+
+import lineage
+
+T = 3
+GOOD = {
+    "rewards": np.zeros(T),
+    "values": np.zeros(T),
+    "next_values": np.zeros(T),
+    "terminated": np.zeros(T, dtype=bool),
+    "truncated": np.zeros(T, dtype=bool),
+}
+FUNCTIONS = {
+    "td_errors": (lineage.td_errors, ("rewards", "values", "next_values", "terminated"), {"gamma": 0.9}),
+    "discounted_returns": (
+        lineage.discounted_returns,
+        ("rewards", "next_values", "terminated", "truncated"),
+        {"gamma": 0.9},
+    ),
+    "n_step_advantages": (lineage.n_step_advantages, tuple(GOOD), {"gamma": 0.9, "n": 2}),
+    "gae": (lineage.gae, tuple(GOOD), {"gamma": 0.9, "lam": 0.95}),
+    "lambda_returns": (lineage.lambda_returns, tuple(GOOD), {"gamma": 0.9, "lam": 0.95}),
+}
+
+
+def call(name, **changes):
+    function, arguments, params = FUNCTIONS[name]
+    inputs = {**GOOD, **params, **changes}
+    return function(**{k: inputs[k] for k in (*arguments, *params)})
+
+
+def bad_arrays(argument):
+    if argument in ("terminated", "truncated"):
+        yield "float flags", np.zeros(T)
+        yield "int flags", np.zeros(T, dtype=int)
+        yield "wrong length", np.zeros(T + 1, dtype=bool)
+    else:
+        yield "wrong length", np.zeros(T + 1)
+        yield "nan", np.array([0.0, np.nan, 0.0])
+        yield "inf", np.array([0.0, 0.0, np.inf])
+        yield "strings", np.array(["a", "b", "c"])
+        yield "3-D", np.zeros((T, 1, 1))
+
+
+CASES = [
+    pytest.param(name, argument, bad, id=f"{name}-{argument}-{label}")
+    for name, (_, arguments, _) in FUNCTIONS.items()
+    for argument in arguments
+    for label, bad in bad_arrays(argument)
+    if not (argument == "rewards" and label == "wrong length")  # rewards defines the expected shape
+]
+
+
+@pytest.mark.parametrize(("name", "argument", "bad"), CASES)
+def test_bad_array_names_the_argument(name, argument, bad):
+    with pytest.raises(ValueError, match=rf"^{argument}:"):
+        call(name, **{argument: bad})
+
+
+DISCOUNTS = [(name, p) for name, (_, _, params) in FUNCTIONS.items() for p in params if p in ("gamma", "lam")]
+
+
+@pytest.mark.parametrize(("name", "parameter"), DISCOUNTS)
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), True, "0.9", None])
+def test_bad_discount_names_the_parameter(name, parameter, bad):
+    with pytest.raises(ValueError, match=rf"^{parameter}:"):
+        call(name, **{parameter: bad})
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_bad_horizon_names_n(bad):
+    with pytest.raises(ValueError, match=r"^n:"):
+        call("n_step_advantages", n=bad)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_float32_in_float32_out_and_empty_segments(name):
+    as32 = {k: v.astype(np.float32) for k, v in GOOD.items() if v.dtype != bool}
+    assert call(name, **as32).dtype == np.float32
+    empty = {k: v[:0] for k, v in GOOD.items()}
+    assert call(name, **empty).shape == (0,)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_inputs_are_not_modified(name):
+    inputs = {k: v.copy() + (0.5 if v.dtype != bool else False) for k, v in GOOD.items()}
+    snapshot = {k: v.copy() for k, v in inputs.items()}
+    call(name, **inputs)
+    for key, array in inputs.items():
+        np.testing.assert_array_equal(array, snapshot[key], err_msg=key)
