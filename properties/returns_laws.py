@@ -274,9 +274,7 @@ def episode_splits(draw, contract: str):
     flags = draw(st.sampled_from([(True, False), (False, True), (True, True)]))
     terminated, truncated = list(case.segment.terminated), list(case.segment.truncated)
     terminated[at - 1], truncated[at - 1] = flags
-    return SplitCase(
-        SegmentCase(case.segment.replace(terminated=terminated, truncated=truncated), case.gamma, case.lam, case.n), at
-    )
+    return SplitCase(case.on(case.segment.replace(terminated=terminated, truncated=truncated)), at)
 
 
 @st.composite
@@ -324,7 +322,7 @@ def _structural_laws(contract: Contract) -> None:
         a = case.segment.arrays()
         moved = list(case.segment.next_values)
         moved[t] += shifted.delta
-        after = SegmentCase(case.segment.replace(next_values=moved), case.gamma, case.lam, case.n)
+        after = case.on(case.segment.replace(next_values=moved))
         got_before, eps = call(contract, target, case)
         got_after, _ = call(contract, target, after)
         start = max([s + 1 for s in range(t) if a["terminated"][s] or a["truncated"][s]], default=0)
@@ -352,7 +350,7 @@ def _structural_laws(contract: Contract) -> None:
         at − 1 is done, the outputs of steps [:at] equal those of the segment cut at `at`."""
         case = split.case
         whole, eps = call(contract, target, case)
-        head, _ = call(contract, target, SegmentCase(case.segment.steps(0, split.at), case.gamma, case.lam, case.n))
+        head, _ = call(contract, target, case.on(case.segment.steps(0, split.at)))
         expect_close(
             f"{contract.output} of the first episode(s), computed with vs without what follows",
             whole[: split.at],
@@ -366,7 +364,7 @@ def _structural_laws(contract: Contract) -> None:
         segment that starts at `at`."""
         case = split.case
         whole, eps = call(contract, target, case)
-        tail, _ = call(contract, target, SegmentCase(case.segment.steps(split.at), case.gamma, case.lam, case.n))
+        tail, _ = call(contract, target, case.on(case.segment.steps(split.at)))
         expect_close(
             f"{contract.output} of steps [at:], computed with vs without the steps before",
             whole[split.at :],
@@ -381,8 +379,8 @@ def _structural_laws(contract: Contract) -> None:
         x, y, a, b = combo.case.segment, combo.other, combo.a, combo.b
         ax, ay = x.arrays(), y.arrays()
         mixed = {k: (a * ax[k] + b * ay[k]).tolist() for k in ("rewards", "values", "next_values")}
-        mixed_case = SegmentCase(x.replace(**mixed), combo.case.gamma, combo.case.lam, combo.case.n)
-        y_case = SegmentCase(y, combo.case.gamma, combo.case.lam, combo.case.n)
+        mixed_case = combo.case.on(x.replace(**mixed))
+        y_case = combo.case.on(y)
         got_mixed, eps = call(contract, target, mixed_case)
         got_x, _ = call(contract, target, combo.case)
         got_y, _ = call(contract, target, y_case)
@@ -401,7 +399,7 @@ def _structural_laws(contract: Contract) -> None:
         column b alone."""
         whole, eps = call(contract, target, case)
         for b, column in enumerate(case.segment.columns()):
-            alone, _ = call(contract, target, SegmentCase(column, case.gamma, case.lam, case.n))
+            alone, _ = call(contract, target, case.on(column))
             expect_close(
                 f"{contract.output} of batch column {b} vs that column alone",
                 whole[:, b],
@@ -418,9 +416,7 @@ def _structural_laws(contract: Contract) -> None:
             before, eps = call(contract, target, case)
             flags = case.segment.arrays()
             both = (flags["truncated"] | flags["terminated"]).tolist()
-            after, _ = call(
-                contract, target, SegmentCase(case.segment.replace(truncated=both), case.gamma, case.lam, case.n)
-            )
+            after, _ = call(contract, target, case.on(case.segment.replace(truncated=both)))
             expect_close(
                 f"{contract.output} with truncated also set on terminated steps",
                 after,

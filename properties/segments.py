@@ -57,18 +57,8 @@ class Segment:
         """The sub-segment of steps ``start:stop``."""
         return Segment(**{f.name: getattr(self, f.name)[start:stop] for f in fields(self)})
 
-    def done(self) -> list:
-        return _zip_map(lambda a, b: a or b, self.terminated, self.truncated)
-
     def replace(self, **changes) -> Segment:
         return replace(self, **changes)
-
-
-def _zip_map(fn, *lists):
-    """Apply ``fn`` elementwise over equally shaped [T] or [T][B] lists."""
-    if lists[0] and isinstance(lists[0][0], list):
-        return [[fn(*xs) for xs in zip(*rows, strict=True)] for rows in zip(*lists, strict=True)]
-    return [fn(*xs) for xs in zip(*lists, strict=True)]
 
 
 def unit_interval() -> st.SearchStrategy[float]:
@@ -97,11 +87,13 @@ def segments(
     shape = (length,) if batch is None else (length, batch)
 
     def floats() -> list:
-        return draw(arrays(np.float64, shape, elements=magnitudes(bound))).tolist()
+        # fill=nothing(): every entry drawn on its own. Hypothesis' default fills most of an array with
+        # one repeated value, which hides index mix-ups between neighbouring steps.
+        return draw(arrays(np.float64, shape, elements=magnitudes(bound), fill=st.nothing())).tolist()
 
     pattern = draw(st.sampled_from(FLAG_PATTERNS), label="flag pattern")
     if pattern == "mixed":
-        codes = draw(arrays(np.int8, shape, elements=st.integers(0, 3)))
+        codes = draw(arrays(np.int8, shape, elements=st.integers(0, 3), fill=st.nothing()))
     else:
         codes = np.full(shape, _FLAG_CODES[pattern], dtype=np.int8)
     terminated, truncated = (codes & 1).astype(bool).tolist(), (codes & 2).astype(bool).tolist()
@@ -127,6 +119,10 @@ class SegmentCase:
     gamma: float
     lam: float | None = None
     n: int | None = None
+
+    def on(self, segment: Segment) -> SegmentCase:
+        """The same γ, λ and n applied to another segment."""
+        return replace(self, segment=segment)
 
 
 def segment_cases(
