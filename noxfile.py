@@ -1,10 +1,10 @@
 """lineage's automation. Every session installs through ``constraints.txt`` (torch pinned to the CPU build).
 
-    nox -s verify                     properties + derivations, with a verdict per claim (the main job)
-    nox -s verify -- -k gae           extra arguments go to pytest
-    nox -s tests                      everything: properties, derivations and the project's own tests
-    nox -s lint                       ruff
-    nox -s bench                      examples/second per property group and the wall time of verify
+nox -s verify                     properties + derivations, with a verdict per claim (the main job)
+nox -s verify -- -k gae           extra arguments go to pytest
+nox -s tests                      everything: properties, derivations and the project's own tests
+nox -s lint                       ruff
+nox -s bench                      examples/second per property group and the wall time of verify
 """
 
 from __future__ import annotations

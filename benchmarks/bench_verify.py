@@ -48,7 +48,9 @@ def main() -> int:
     verify = subprocess.run(VERIFY, capture_output=True, text=True)
     wall = time.perf_counter() - start
     summary = [line for line in verify.stdout.splitlines() if "claims:" in line]
-    print(f"verify wall time ({' '.join(VERIFY[2:])}): {wall:.1f} s; {summary[-1] if summary else verify.stdout[-500:]}")
+    print(
+        f"verify wall time ({' '.join(VERIFY[2:])}): {wall:.1f} s; {summary[-1] if summary else verify.stdout[-500:]}"
+    )
     return code or verify.returncode
 
 

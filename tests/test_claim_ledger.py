@@ -11,7 +11,7 @@ from lineage.properties.plugin import claim_status
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-SAMPLE = '''
+SAMPLE = """
 import pytest
 
 @pytest.mark.claim("GAE-10")
@@ -29,7 +29,7 @@ def test_refutes_printed_form():
 @pytest.mark.claim("GAE-8")
 def test_corrected_form():
     pass
-'''
+"""
 
 
 def test_summary_has_one_verdict_per_claim_and_fails_the_run(pytester):

@@ -7,6 +7,7 @@ Conditioning on (s_0, a_0) fixes the first state and action with probability one
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,8 @@ def enumerate_trajectories(
     """All paths of ``horizon`` steps from ν0 (or from ``start_state``, then ``start_action``)."""
     pi = mdp.check_policy(pi)
     horizon = check_positive_int("horizon", horizon)
+    check_index("start_state", start_state, mdp.n_states)
+    check_index("start_action", start_action, mdp.n_actions)
     if (mdp.n_states * mdp.n_actions) ** horizon * mdp.n_states > MAX_PATHS:
         raise ValueError(f"horizon: (S·A)^H·S exceeds {MAX_PATHS} paths; use a smaller MDP or horizon")
     if start_state is None:
@@ -55,3 +58,11 @@ def enumerate_trajectories(
         actions = np.concatenate([actions[path], choices[choice][:, None]], axis=1)
         probs = p[path, choice, nxt]
     return Trajectories(states, actions, probs)
+
+
+def check_index(name: str, index: int | None, size: int) -> None:
+    """``None`` or an integer in [0, size): a negative index would silently wrap to another state or action."""
+    if index is None:
+        return
+    if isinstance(index, bool) or not isinstance(index, numbers.Integral) or not 0 <= index < size:
+        raise ValueError(f"{name}: expected an integer in [0, {size}), got {index!r}")

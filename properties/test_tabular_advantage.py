@@ -1,0 +1,126 @@
+"""Advantages, baselines and the TD error as an advantage estimator (notes §VAR, §TD, §GAE;
+claims BASE-1, BASE-2, AC-10, AC-12, GAE-2).
+
+Q^π is solved here on the state-action chain, Q = (I − γ P Π)⁻¹ R with (PΠ)[(s, a), (s', a')] =
+P(s'|s, a) π(a'|s'), independently of the toolkit's state solve V^π = (I − γP_π)⁻¹ r_π.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lineage.actor_critic import td_errors
+from lineage.properties.mdp_strategies import (
+    assert_at_least,
+    assert_identity,
+    policies,
+    reward_distributions,
+    state_distributions,
+    tabular_mdps,
+    value_atol,
+    value_functions,
+)
+from lineage.tabular import TabularMDP, advantages, state_values
+
+
+def state_action_values(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
+    """Q^π from the linear system of the state-action chain (no state values involved)."""
+    n_pairs = mdp.n_states * mdp.n_actions
+    pair_kernel = np.einsum("sat,tb->satb", mdp.P, pi).reshape(n_pairs, n_pairs)
+    q = np.linalg.solve(np.eye(n_pairs) - mdp.gamma * pair_kernel, mdp.R.reshape(n_pairs))
+    return q.reshape(mdp.n_states, mdp.n_actions)
+
+
+def weighted_variance(values: np.ndarray, weights: np.ndarray) -> float:
+    """Var of ``values`` under the joint weights (same shape, summing to one), by the two-pass formula."""
+    mean = (weights * values).sum()
+    return float((weights * (values - mean) ** 2).sum())
+
+
+@pytest.mark.claim("BASE-1")
+@given(data=st.data(), mdp=tabular_mdps())
+def test_advantage_has_zero_mean_under_the_policy(data, mdp):
+    """BASE-1 (notes §VAR): E_{a~π(·|s)}[A^π(s, a)] = 0 in every state."""
+    pi = data.draw(policies(mdp), label="pi")
+    mean_advantage = (pi * advantages(mdp, pi)).sum(axis=1)
+    assert_identity(mean_advantage, 0.0, atol=0.1 * value_atol(mdp), what="Σ_a π(a|s) A^π(s, a)")
+
+
+@pytest.mark.claim("BASE-2")
+@given(data=st.data(), mdp=tabular_mdps(), shift=st.floats(-100.0, 100.0))
+def test_centering_by_the_state_value_removes_the_between_state_variance(data, mdp, shift):
+    """BASE-2 (notes §VAR): for s ~ any μ and a ~ π(·|s), Var(Q^π) = Var(A^π) + Var_μ(V^π), while a constant
+    shift changes nothing: Var(Q^π + c) = Var(Q^π)."""
+    pi = data.draw(policies(mdp), label="pi")
+    mu = data.draw(state_distributions(mdp), label="mu")
+    joint = mu[:, None] * pi
+    V = state_values(mdp, pi)
+    Q, A = state_action_values(mdp, pi), advantages(mdp, pi)
+    atol = 1e-9 * mdp.reward_scale**2  # variances are quadratic in the reward scale
+    total, within = weighted_variance(Q, joint), weighted_variance(A, joint)
+    between_states = weighted_variance(V, mu)
+    assert_identity(total, within + between_states, atol=atol, what="Var(Q) vs Var(A) + Var_μ(V)")
+    assert_identity(weighted_variance(Q + shift, joint), total, atol=atol, what=f"Var(Q + {shift}) vs Var(Q)")
+
+
+@pytest.mark.claim("AC-10")
+@given(data=st.data(), mdp=tabular_mdps())
+def test_expected_td_error_is_the_advantage_plus_a_critic_error_bias(data, mdp):
+    """AC-10 (notes §TD): R + γPV^π − V^π = A^π; for V = V^π + e the difference is γ(Pe)(s, a) − e(s)."""
+    pi = data.draw(policies(mdp), label="pi")
+    error = data.draw(value_functions(mdp), label="e")
+    Q = state_action_values(mdp, pi)
+    A = Q - (pi * Q).sum(axis=1, keepdims=True)
+    V = state_values(mdp, pi)
+
+    def expected_td_error(critic: np.ndarray) -> np.ndarray:
+        return mdp.R + mdp.gamma * mdp.P @ critic - critic[:, None]
+
+    atol = value_atol(mdp)
+    assert_identity(expected_td_error(V), A, atol=atol, what="R + γPV^π − V^π vs A^π")
+    bias = mdp.gamma * mdp.P @ error - error[:, None]
+    assert_identity(expected_td_error(V + error), A + bias, atol=atol, what="with V = V^π + e")
+
+
+@pytest.mark.claim("AC-12")
+@given(data=st.data(), mdp=tabular_mdps())
+def test_bellman_expectation_equation_with_random_rewards(data, mdp):
+    """AC-12 (notes §TD): Q^π(s, a) = Σ_{s'} Σ_r p(s', r|s, a)[r + γV^π(s')] for a reward distribution per
+    (s, a, s'), with Q^π solved on the expected rewards."""
+    pi = data.draw(policies(mdp), label="pi")
+    laws = data.draw(reward_distributions(mdp.n_states, mdp.n_actions), label="reward laws")
+    mdp = TabularMDP(mdp.P, laws.expected_rewards(mdp.P), mdp.nu0, mdp.gamma)
+    Q = state_action_values(mdp, pi)
+    V = (pi * Q).sum(axis=1)
+    joint = mdp.P[..., None] * laws.probabilities  # p(s', r_k | s, a)
+    targets = laws.values + mdp.gamma * V[None, None, :, None]  # r_k + γV(s')
+    double_sum = (joint * targets).sum(axis=(2, 3))
+    assert_identity(double_sum, Q, atol=value_atol(mdp), what="Σ_{s',r} p(s', r|s, a)[r + γV(s')] vs Q")
+
+
+@pytest.mark.claim("GAE-2")
+@given(data=st.data(), mdp=tabular_mdps())
+def test_td_error_is_unbiased_for_the_advantage_only_with_the_exact_value(data, mdp):
+    """GAE-2 (notes §GAE): E[δ_t | s_t, a_t] = A^π(s_t, a_t) for the critic V^π; for V = V^π + e the bias is
+    γ(Pe)(s, a) − e(s), which vanishes only for e = 0: max |bias| ≥ (1 − γ) max |e|."""
+    pi = data.draw(policies(mdp), label="pi")
+    error = data.draw(value_functions(mdp), label="e")
+    V, A = state_values(mdp, pi), advantages(mdp, pi)
+    s, a, s_next = np.indices(mdp.P.shape).reshape(3, -1)  # every transition (s, a, s') once
+
+    def conditional_mean_td_error(critic: np.ndarray) -> np.ndarray:
+        """E[δ | s, a] = Σ_{s'} P(s'|s, a) δ(s, a, s'), with δ from lineage's TD-error routine."""
+        no_end = np.zeros(len(s), dtype=bool)
+        delta = td_errors(mdp.R[s, a], critic[s], critic[s_next], no_end, gamma=mdp.gamma)
+        return (mdp.P * delta.reshape(mdp.P.shape)).sum(axis=2)
+
+    atol = value_atol(mdp)
+    assert_identity(conditional_mean_td_error(V), A, atol=atol, what="E[δ | s, a] with V^π vs A^π")
+    bias = conditional_mean_td_error(V + error) - A
+    expected_bias = mdp.gamma * mdp.P @ error - error[:, None]
+    assert_identity(bias, expected_bias, atol=atol, what="bias of δ with V = V^π + e")
+    largest = np.abs(error).max()
+    assert_at_least(np.abs(bias).max(), (1.0 - mdp.gamma) * largest, atol=atol, what="max |bias|")
