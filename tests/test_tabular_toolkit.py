@@ -203,3 +203,9 @@ def test_softmax_is_shift_invariant_per_row():
     logits = np.random.default_rng(0).normal(size=(3, 4))
     shifts = np.array([[1000.0], [-1000.0], [0.0]])
     np.testing.assert_allclose(softmax(logits + shifts), softmax(logits), rtol=1e-12, atol=1e-15)
+
+
+def test_backward_induction_refuses_terminal_values_of_the_wrong_shape():
+    mdp = TabularMDP(P=[[[1.0]]], R=[[1.0]], nu0=[1.0], gamma=0.9)
+    with pytest.raises(ValueError, match="^terminal_values:"):
+        backward_induction(mdp, [[1.0]], 2, terminal_values=[0.0, 1.0])

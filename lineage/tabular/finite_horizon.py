@@ -26,7 +26,10 @@ def backward_induction(mdp: TabularMDP, pi, horizon: int, terminal_values=None) 
     horizon = check_positive_int("horizon", horizon)
     V = np.zeros((horizon + 1, mdp.n_states))
     if terminal_values is not None:
-        V[horizon] = as_float_array("terminal_values", terminal_values)
+        terminal = as_float_array("terminal_values", terminal_values)
+        if terminal.shape != (mdp.n_states,):
+            raise ValueError(f"terminal_values: expected shape ({mdp.n_states},), got {terminal.shape}")
+        V[horizon] = terminal
     Q = np.zeros((horizon, mdp.n_states, mdp.n_actions))
     for h in reversed(range(horizon)):
         Q[h] = mdp.R + mdp.gamma * mdp.P @ V[h + 1]
