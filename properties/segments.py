@@ -120,6 +120,10 @@ class SegmentCase:
     lam: float | None = None
     n: int | None = None
 
+    def __repr__(self) -> str:
+        extra = "".join(f", {name}={getattr(self, name)!r}" for name in ("lam", "n") if getattr(self, name) is not None)
+        return f"SegmentCase({self.segment!r}, gamma={self.gamma!r}{extra})"
+
     def on(self, segment: Segment) -> SegmentCase:
         """The same γ, λ and n applied to another segment."""
         return replace(self, segment=segment)
