@@ -70,12 +70,17 @@ def path_segments(rollouts: StartedRollouts, paths: Trajectories, *, terminated:
     return SegmentCase(segment, rollouts.mdp.gamma, rollouts.lam)
 
 
-def mean_first_advantage(target, rollouts: StartedRollouts, paths: Trajectories, **flags) -> tuple[float, float]:
-    """E[Â_0 | s_0, a_0] under the target, and the rounding allowance of that probability-weighted mean."""
+def expect_mean_first_advantage(
+    what: str, target, rollouts: StartedRollouts, paths: Trajectories, expected: float, reference_scale: float, **flags
+) -> None:
+    """Compare E[Â_0 | s_0, a_0] under the target (a probability-weighted mean over the paths) with
+    ``expected``: allowed are the target's rounding, averaged over the paths, and 1e-9 of the scale of the
+    linear solve the expectation came from (spec §0.4)."""
     case = path_segments(rollouts, paths, **flags)
     got, eps = call(GAE, target, case)
-    allowance = rounding_tolerance(case.segment, case.gamma, case.gamma * case.lam, eps)[0]
-    return float(paths.expectation(got[0])), float(paths.expectation(allowance))
+    rounding = rounding_tolerance(case.segment, case.gamma, case.gamma * case.lam, eps)[0]
+    allowance = paths.expectation(rounding) + 1e-9 * reference_scale
+    expect_close(what, np.array([paths.expectation(got[0])]), np.array([expected]), np.array([allowance]))
 
 
 @st.composite
@@ -132,14 +137,16 @@ def truncation_unbiased(target, rollouts: StartedRollouts):
     E[Â_0 | s_0, a_0] = A^π(s_0, a_0)."""
     paths = rollouts.paths()
     cut = cut_flags(paths)
-    mean, allowance = mean_first_advantage(target, rollouts, paths, terminated=np.zeros_like(cut), truncated=cut)
     expected = advantages(rollouts.mdp, rollouts.pi)[rollouts.state, rollouts.action]
-    scale = 1e-9 * rollouts.mdp.reward_scale  # A^π itself comes from a linear solve (spec §0.4)
-    expect_close(
+    expect_mean_first_advantage(
         "E[Â_0 | s_0, a_0] with the cut bootstrapped",
-        np.array([mean]),
-        np.array([expected]),
-        np.array([allowance + scale]),
+        target,
+        rollouts,
+        paths,
+        expected,
+        rollouts.mdp.reward_scale,
+        terminated=np.zeros_like(cut),
+        truncated=cut,
     )
 
 
@@ -157,18 +164,20 @@ def cut_as_termination(target, rollouts: StartedRollouts):
     truncation as termination (M4: δ = 1 − 10 = −9 instead of 0)."""
     paths = rollouts.paths()
     cut = cut_flags(paths)
-    mean, allowance = mean_first_advantage(target, rollouts, paths, terminated=cut, truncated=np.zeros_like(cut))
     mdp, V = rollouts.mdp, state_values(rollouts.mdp, rollouts.pi)
     missing = (
         (mdp.gamma * rollouts.lam) ** (rollouts.horizon - 1) * mdp.gamma * paths.expectation(V[paths.states[:, -1]])
     )
     expected = advantages(mdp, rollouts.pi)[rollouts.state, rollouts.action] - missing
-    scale = 1e-9 * mdp.reward_scale
-    expect_close(
+    expect_mean_first_advantage(
         "E[Â_0 | s_0, a_0] with the cut flagged terminated",
-        np.array([mean]),
-        np.array([expected]),
-        np.array([allowance + scale]),
+        target,
+        rollouts,
+        paths,
+        expected,
+        mdp.reward_scale,
+        terminated=cut,
+        truncated=np.zeros_like(cut),
     )
 
 
@@ -187,14 +196,19 @@ def closed_form_expectation(target, rollouts: StartedRollouts):
     paths = rollouts.paths()
     terminal = mdp.n_states - 1
     ends = paths.states[:, 1:] == terminal
-    mean, allowance = mean_first_advantage(target, rollouts, paths, terminated=ends, truncated=np.zeros_like(ends))
     error = rollouts.values - state_values(mdp, pi)
     error[terminal] = 0.0
     carried = np.linalg.solve(np.eye(mdp.n_states) - mdp.gamma * rollouts.lam * policy_transitions(mdp, pi), error)
     s, a = rollouts.state, rollouts.action
     bias = mdp.gamma * (1 - rollouts.lam) * (mdp.P[s, a] @ carried)
     expected = action_values(mdp, pi)[s, a] - rollouts.values[s] + bias
-    scale = 1e-9 * max(mdp.reward_scale, float(np.abs(rollouts.values).max()))
-    expect_close(
-        "E[Â_0 | s_0, a_0] vs its closed form", np.array([mean]), np.array([expected]), np.array([allowance + scale])
+    expect_mean_first_advantage(
+        "E[Â_0 | s_0, a_0] vs its closed form",
+        target,
+        rollouts,
+        paths,
+        expected,
+        max(mdp.reward_scale, float(np.abs(rollouts.values).max())),
+        terminated=ends,
+        truncated=np.zeros_like(ends),
     )

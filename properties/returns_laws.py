@@ -51,6 +51,19 @@ def tolerance(contract: str, case: SegmentCase, eps: float) -> np.ndarray:
     return rounding_tolerance(case.segment, case.gamma, carry(contract, case), eps)
 
 
+def expect_target_output(contract: str, target, case: SegmentCase, expected: np.ndarray, what: str) -> None:
+    """Call ``target`` on ``case`` and compare with the exact ``expected`` within the rounding allowance."""
+    got, eps = call(CONTRACTS[contract], target, case)
+    expect_close(what, got, expected, tolerance(contract, case, eps))
+
+
+def following_step(outputs: np.ndarray) -> np.ndarray:
+    """outputs[t + 1] at every t, 0 after the last step."""
+    shifted = np.zeros_like(outputs)
+    shifted[:-1] = outputs[1:]
+    return shifted
+
+
 def cases_for(contract: str, **segment_options) -> st.SearchStrategy[SegmentCase]:
     return segment_cases(**PARAMETERS[contract], **segment_options)
 
@@ -64,9 +77,8 @@ GAE = CONTRACTS["gae"]
 @law("gae", "lambda_zero_is_td_error", claims=("GAE-8",), section="§GAE (λ = 0)", cases=segment_cases(lam=st.just(0.0)))
 def gae_lambda_zero(target, case):
     """GAE(γ, 0) is the one-step TD error: A_t = δ_t = r_t + γ(1 − terminated_t)V(s_{t+1}) − V(s_t)."""
-    got, eps = call(GAE, target, case)
     expected = exact.evaluate(exact.td_errors, case.segment, case.gamma)
-    expect_close("advantages at λ = 0 vs TD errors δ_t", got, expected, tolerance("gae", case, eps))
+    expect_target_output("gae", target, case, expected, "advantages at λ = 0 vs TD errors δ_t")
 
 
 @law(
@@ -79,9 +91,8 @@ def gae_lambda_zero(target, case):
 def gae_lambda_one(target, case):
     """GAE(γ, 1) is the bootstrapped Monte-Carlo return minus the baseline:
     A_t = Σ_l γ^l r_{t+l} + γ^{L+1}(1 − terminated)V(final observation) − V(s_t), summed to the episode end."""
-    got, eps = call(GAE, target, case)
     expected = exact.evaluate(exact.reward_to_go, case.segment, case.gamma) - case.segment.arrays()["values"]
-    expect_close("advantages at λ = 1 vs reward-to-go minus V(s_t)", got, expected, tolerance("gae", case, eps))
+    expect_target_output("gae", target, case, expected, "advantages at λ = 1 vs reward-to-go minus V(s_t)")
 
 
 @law("gae", "backward_recursion", claims=("PPO-14", "STD-TT-1"), section="§PPO (GAE recursion)", cases=cases_for("gae"))
@@ -90,8 +101,7 @@ def gae_recursion(target, case):
     (λ inside the recursion; the recursion stops at every episode end)."""
     got, eps = call(GAE, target, case)
     a = case.segment.arrays()
-    following = np.zeros_like(got)
-    following[:-1] = got[1:]
+    following = following_step(got)
     continues = ~(a["terminated"] | a["truncated"])
     lhs = got - case.gamma * case.lam * continues * following
     deltas = exact.evaluate(exact.td_errors, case.segment, case.gamma)
@@ -109,18 +119,16 @@ def gae_recursion(target, case):
 def gae_explicit_sum(target, case):
     """A_t = δ_t + (γλ)δ_{t+1} + … + (γλ)^{L}δ_{t+L}, L = steps to the episode end (T − t − 1 without one),
     written out term by term in exact arithmetic."""
-    got, eps = call(GAE, target, case)
     expected = exact.evaluate(exact.gae_explicit_sum, case.segment, case.gamma, case.lam)
-    expect_close("advantages vs the explicit sum Σ(γλ)^l δ_{t+l}", got, expected, tolerance("gae", case, eps))
+    expect_target_output("gae", target, case, expected, "advantages vs the explicit sum Σ(γλ)^l δ_{t+l}")
 
 
 @law("gae", "average_of_k_step_advantages", claims=("GAE-7",), section="§GAE", cases=cases_for("gae", max_length=10))
 def gae_k_step_mixture(target, case):
     """GAE is the λ-weighted average of k-step advantages:
     A_t = (1 − λ) Σ_{k=1}^{L} λ^{k−1} A^(k)_t + λ^L A^(L+1)_t, the remaining weight on the longest one."""
-    got, eps = call(GAE, target, case)
     expected = exact.evaluate(exact.k_step_mixture, case.segment, case.gamma, case.lam)
-    expect_close("advantages vs Σ_k (1 − λ)λ^{k−1} A^(k)", got, expected, tolerance("gae", case, eps))
+    expect_target_output("gae", target, case, expected, "advantages vs Σ_k (1 − λ)λ^{k−1} A^(k)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -130,9 +138,8 @@ def gae_k_step_mixture(target, case):
 def td_definition(target, case):
     """δ_t = r_t + γ(1 − terminated_t)V(s_{t+1}) − V(s_t): no bootstrap after a terminal state, the final
     observation's value after a truncation."""
-    got, eps = call(CONTRACTS["td_errors"], target, case)
     expected = exact.evaluate(exact.td_errors, case.segment, case.gamma)
-    expect_close("TD errors", got, expected, tolerance("td_errors", case, eps))
+    expect_target_output("td_errors", target, case, expected, "TD errors")
 
 
 @law(
@@ -145,9 +152,8 @@ def td_definition(target, case):
 def returns_reward_to_go(target, case):
     """G_t = Σ_{l=0}^{L} γ^l r_{t+l} + γ^{L+1}(1 − terminated_{t+L})V(s_{t+L+1}), summed to the end L of t's
     episode in the segment: bootstrap from the final observation unless the episode terminated."""
-    got, eps = call(CONTRACTS["discounted_returns"], target, case)
     expected = exact.evaluate(exact.reward_to_go, case.segment, case.gamma)
-    expect_close("returns", got, expected, tolerance("discounted_returns", case, eps))
+    expect_target_output("discounted_returns", target, case, expected, "returns")
 
 
 @law(
@@ -160,9 +166,8 @@ def returns_reward_to_go(target, case):
 def n_step_identity(target, case):
     """A^(k)_t = Σ_{l<k} γ^l δ_{t+l} = −V(s_t) + Σ_{l<k} γ^l r_{t+l} + γ^k V(s_{t+k}), the sum stopping at the
     episode end (no bootstrap after termination)."""
-    got, eps = call(CONTRACTS["n_step_advantages"], target, case)
     expected = exact.evaluate(exact.n_step_advantages, case.segment, case.gamma, case.n)
-    expect_close(f"{case.n}-step advantages", got, expected, tolerance("n_step_advantages", case, eps))
+    expect_target_output("n_step_advantages", target, case, expected, f"{case.n}-step advantages")
 
 
 @law(
@@ -174,9 +179,8 @@ def n_step_identity(target, case):
 )
 def lambda_returns_definition(target, case):
     """The critic's target is R_t = A_t + V(s_t) with A_t = GAE(γ, λ)."""
-    got, eps = call(CONTRACTS["lambda_returns"], target, case)
     expected = exact.evaluate(exact.gae, case.segment, case.gamma, case.lam) + case.segment.arrays()["values"]
-    expect_close("λ-returns vs GAE + V", got, expected, tolerance("lambda_returns", case, eps))
+    expect_target_output("lambda_returns", target, case, expected, "λ-returns vs GAE + V")
 
 
 @law(
@@ -191,8 +195,7 @@ def lambda_returns_recursion(target, case):
     R_t = r_t + γ(1 − terminated_t)V(s_{t+1}) at its last step (and at the segment's last step)."""
     got, eps = call(CONTRACTS["lambda_returns"], target, case)
     a = case.segment.arrays()
-    following = np.zeros_like(got)
-    following[:-1] = got[1:]
+    following = following_step(got)
     continues = ~(a["terminated"] | a["truncated"])
     continues[-1] = False
     inside = a["rewards"] + case.gamma * ((1 - case.lam) * a["next_values"] + case.lam * following)
