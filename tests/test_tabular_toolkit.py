@@ -207,5 +207,5 @@ def test_softmax_is_shift_invariant_per_row():
 
 def test_backward_induction_refuses_terminal_values_of_the_wrong_shape():
     mdp = TabularMDP(P=[[[1.0]]], R=[[1.0]], nu0=[1.0], gamma=0.9)
-    with pytest.raises(ValueError, match="^terminal_values:"):
+    with pytest.raises(ValueError, match=r"^terminal_values:"):
         backward_induction(mdp, [[1.0]], 2, terminal_values=[0.0, 1.0])
