@@ -1,6 +1,7 @@
 """lineage's pytest plugin (entry point ``pytest11: lineage``).
 
-* registers the Hypothesis profiles of :mod:`lineage.properties.profiles`;
+* registers the Hypothesis profiles of :mod:`lineage.properties.profiles` (only lineage's own test folders
+  load one, in their conftest: a project that merely has lineage installed keeps its settings);
 * registers the markers every property and derivation carries:
   ``@pytest.mark.claim("GAE-10", ...)`` — the test confirms these claims of ``spec/claims.md``;
   ``@pytest.mark.refutes("GAE-8", ...)`` — the test shows the notes' printed form is wrong;

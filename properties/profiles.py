@@ -29,10 +29,22 @@ PROFILES = {
 
 
 def register_profiles() -> None:
-    """Register the profiles and load ``$LINEAGE_PROFILE``, else ``ci`` under CI, else ``dev``."""
+    """Make ``dev`` and ``thorough`` available to ``--hypothesis-profile`` (the plugin does this on import).
+    ``ci`` is Hypothesis' own auto-loaded profile name, so lineage's is registered only where lineage's
+    own folders load it: registering it globally would change every project's settings under CI."""
     for name, profile in PROFILES.items():
-        settings.register_profile(name, profile)
+        if name != "ci":
+            settings.register_profile(name, profile)
+
+
+def load_default_profile(config) -> None:
+    """``pytest_configure`` of lineage's own test folders: unless ``--hypothesis-profile`` chose one, load
+    ``$LINEAGE_PROFILE``, else ``ci`` under CI, else ``dev``. Other projects' test suites that merely
+    have lineage installed keep their own Hypothesis settings."""
+    if config.getoption("hypothesis_profile", None):
+        return
     wanted = os.environ.get("LINEAGE_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+    settings.register_profile("ci", PROFILES["ci"])
     try:
         settings.load_profile(wanted)
     except InvalidArgument:

@@ -86,3 +86,17 @@ def test_every_claim_id_named_by_a_check_is_in_the_claims_table():
             named.update(re.findall(r'"([A-Z]+(?:-[A-Z]+)*-\d+)"', marker.group(1)))
     assert named, "no claim markers found"
     assert named <= set(CLAIMS), sorted(named - set(CLAIMS))
+
+
+def test_the_plugin_leaves_other_projects_hypothesis_settings_alone(pytester):
+    """Installing lineage registers its profiles but loads none outside lineage's own folders."""
+    pytester.makepyfile(
+        test_foreign="""
+from hypothesis import Phase, settings
+
+def test_default_settings_untouched():
+    assert Phase.explain in settings().phases
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
