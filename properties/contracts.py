@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lineage.properties.law import LawViolation
+from lineage.properties import exact
+from lineage.properties.law import LawViolation, record_call
 from lineage.properties.segments import SegmentCase
 
 ALL_FIELDS = ("rewards", "values", "next_values", "terminated", "truncated")
@@ -43,10 +44,14 @@ CONTRACTS = {
 def call(contract: Contract, target, case: SegmentCase) -> tuple[np.ndarray, float]:
     """``target`` applied to ``case``: its output as float64, checked for shape and finiteness, and the
     machine epsilon of the dtype it came in (the precision the target can be held to)."""
+    record_call(case)
     arrays = case.segment.arrays()
     params = {p: getattr(case, p) for p in contract.parameters}
     out = target(*(arrays[a] for a in contract.arguments), **params)
-    got, eps = to_numpy(out), output_eps(out)
+    try:
+        got, eps = to_numpy(out), output_eps(out)
+    except Exception as exc:
+        raise LawViolation(f"{contract.output}: the output could not be read as an array ({exc})") from None
     expected_shape = arrays["rewards"].shape
     if got.shape != expected_shape:
         raise LawViolation(f"{contract.output}: expected shape {expected_shape} (like rewards), got {got.shape}")
@@ -70,3 +75,16 @@ def to_numpy(out) -> np.ndarray:
     if hasattr(out, "detach"):
         out = out.detach().cpu().numpy()
     return np.array(out, dtype=np.float64)
+
+
+def exact_output(contract: str, case: SegmentCase) -> np.ndarray:
+    """What the contract says the output must be, evaluated in exact arithmetic."""
+    segment, gamma = case.segment, case.gamma
+    if contract == "td_errors":
+        return exact.evaluate(exact.td_errors, segment, gamma)
+    if contract == "discounted_returns":
+        return exact.evaluate(exact.reward_to_go, segment, gamma)
+    if contract == "n_step_advantages":
+        return exact.evaluate(exact.n_step_advantages, segment, gamma, case.n)
+    advantages = exact.evaluate(exact.gae, segment, gamma, case.lam)
+    return advantages if contract == "gae" else advantages + segment.arrays()["values"]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +24,34 @@ from hypothesis.strategies import SearchStrategy
 
 
 class LawViolation(AssertionError):
-    """A target broke a law; ``expected``/``got``/``index`` locate the first disagreement."""
+    """A target broke a law; ``expected``/``got``/``index`` locate the first disagreement, ``allowed`` is the
+    ``case`` (set by :meth:`Law.verify`) is the input that broke it."""
 
-    def __init__(self, message: str, *, expected=None, got=None, index=None) -> None:
+    def __init__(self, message: str, *, expected=None, got=None, index=None, excess: float = float("inf")):
         super().__init__(message)
         self.expected, self.got, self.index = expected, got, index
+        self.excess = excess  # the largest |got − expected| / tolerance: how far outside the allowance
+        self.case = None
+        self.calls: list = []  # every input the target was called with while the law failed
+
+
+_CALLS: ContextVar[list | None] = ContextVar("lineage_law_calls", default=None)
+
+
+def record_call(case) -> None:
+    """Note an input handed to the target (kept for the report of a failing law)."""
+    calls = _CALLS.get()
+    if calls is not None:
+        calls.append(case)
+
+
+@contextmanager
+def recording_calls() -> Iterator[list]:
+    token = _CALLS.set([])
+    try:
+        yield _CALLS.get()
+    finally:
+        _CALLS.reset(token)
 
 
 @dataclass(frozen=True)
@@ -38,6 +63,7 @@ class Law:
     cases: SearchStrategy
     check: Callable[[Callable, Any], None]
     examples: tuple = ()
+    requires: frozenset[str] = frozenset()  # capabilities a calling convention needs for the law to apply
 
     @property
     def id(self) -> str:
@@ -51,16 +77,26 @@ class Law:
     def header(self) -> str:
         return f"law {self.id} ({', '.join(self.claims)}; notes {self.section}):\n{self.statement}"
 
-    def verify(self, target: Callable, settings: Settings | None = None) -> None:
-        """Search for a case where ``target`` breaks the law; raise the minimal violation if found."""
+    def verify(
+        self, target: Callable, settings: Settings | None = None, restrict: Callable | None = None, pinned: tuple = ()
+    ) -> None:
+        """Search for a case where ``target`` breaks the law; raise the minimal violation if found.
+        The law's own examples and the ``pinned`` cases (the bug zoo's minimal inputs for this law) run first;
+        ``restrict`` maps every case to one the target's calling convention can express."""
 
         def run(case):
-            self.check(target, case)
+            with recording_calls() as calls:
+                try:
+                    self.check(target, case)
+                except LawViolation as violation:
+                    violation.case, violation.calls = case, list(calls)
+                    raise
 
         run.__name__ = run.__qualname__ = self.name
-        test = given(case=self.cases)(run)
-        for pinned in self.examples:
-            test = example(case=pinned)(test)
+        restrict = restrict or (lambda case: case)
+        test = given(case=self.cases.map(restrict))(run)
+        for case in reversed((*self.examples, *pinned)):
+            test = example(case=restrict(case))(test)
         if settings is not None:
             test = settings(test)
         test.hypothesis.inner_test._hypothesis_internal_add_digest = self.id.encode()
@@ -83,12 +119,19 @@ def registered_laws() -> dict[str, Law]:
 
 
 def law(
-    contract: str, name: str, *, claims: tuple[str, ...], section: str, cases: SearchStrategy, examples: tuple = ()
+    contract: str,
+    name: str,
+    *,
+    claims: tuple[str, ...],
+    section: str,
+    cases: SearchStrategy,
+    examples: tuple = (),
+    requires: frozenset[str] = frozenset(),
 ) -> Callable:
     """Register the decorated ``check(target, case)`` as a law of ``contract``."""
 
     def register(check: Callable) -> Callable:
-        new = Law(contract, name, tuple(claims), section, cases, check, tuple(examples))
+        new = Law(contract, name, tuple(claims), section, cases, check, tuple(examples), frozenset(requires))
         if new.id in LAWS:
             raise ValueError(f"name: law {new.id} is defined twice")
         LAWS[new.id] = new
@@ -109,7 +152,10 @@ def expect_close(what: str, got: np.ndarray, expected: np.ndarray, atol: np.ndar
         return
     index = tuple(int(i) for i in np.argwhere(bad)[0])
     at = index if len(index) > 1 else index[0]
-    allowed = np.broadcast_to(atol, diff.shape)[index]
+    allowances = np.broadcast_to(atol, diff.shape)
+    allowed = allowances[index]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = float(np.max(diff[bad] / allowances[bad]))
     raise LawViolation(
         f"{what}: first difference at index {at}: expected {float(expected[index])!r}, "
         f"got {float(got[index])!r} (|diff| {diff[index]:.3g} > tolerance {allowed:.3g}); "
@@ -118,4 +164,5 @@ def expect_close(what: str, got: np.ndarray, expected: np.ndarray, atol: np.ndar
         expected=expected,
         got=got,
         index=at,
+        excess=excess,
     )

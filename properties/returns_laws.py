@@ -261,12 +261,15 @@ def influence(contract: str, case: SegmentCase, source: int, step: int) -> float
 
 @st.composite
 def shifted_final_values(draw, contract: str):
-    case = draw(cases_for(contract, max_batch=0))
+    """Episode ends of every kind (and the segment's last step), each moved by a visible Δ ≠ 0."""
+    patterns = ("mixed", "all truncated", "all terminated")
+    case = draw(cases_for(contract, max_batch=0, flag_patterns=patterns))
     flags = case.segment.arrays()
     ends = [
         t for t, done in enumerate(flags["terminated"] | flags["truncated"]) if done or t == case.segment.length - 1
     ]
-    return ShiftedFinalValue(case, draw(st.sampled_from(ends)), draw(magnitudes()))
+    delta = draw(st.one_of(st.just(1.0), magnitudes().filter(lambda x: abs(x) >= 1e-3)))
+    return ShiftedFinalValue(case, draw(st.sampled_from(ends)), delta)
 
 
 @st.composite

@@ -11,10 +11,10 @@ every step terminated, every step truncated, both flags on every step.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from functools import cache
 
 import numpy as np
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 FLOAT_FIELDS = ("rewards", "values", "next_values")
 FLAG_FIELDS = ("terminated", "truncated")
@@ -61,44 +61,62 @@ class Segment:
         return replace(self, **changes)
 
 
+@cache
 def unit_interval() -> st.SearchStrategy[float]:
-    """γ or λ in [0, 1], with both endpoints drawn often."""
-    return st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.0, 1.0))
+    """γ or λ in [0, 1]: an endpoint (0 or 1) about a quarter of the time, an interior value otherwise."""
+    kinds = st.sampled_from(["endpoint", "interior", "interior", "interior"])
+    return kinds.flatmap(lambda kind: st.sampled_from([0.0, 1.0]) if kind == "endpoint" else st.floats(0.0, 1.0))
 
 
+@cache
 def magnitudes(bound: float = 10.0) -> st.SearchStrategy[float]:
     return st.floats(-bound, bound, allow_nan=False, allow_subnormal=False)
 
 
-FLAG_PATTERNS = ("mixed", "none", "all terminated", "all truncated", "all both")
+# "mixed" (every step drawn on its own) twice as often as each constant pattern.
+FLAG_PATTERNS = ("mixed", "mixed", "none", "all terminated", "all truncated", "all both")
 # A step's flags as two bits: 1 = terminated, 2 = truncated.
 _FLAG_CODES = {"none": 0, "all terminated": 1, "all truncated": 2, "all both": 3}
 
 
 @st.composite
 def segments(
-    draw, *, min_length: int = 1, max_length: int = 64, min_batch: int = 0, max_batch: int = 3, bound: float = 10.0
+    draw,
+    *,
+    min_length: int = 1,
+    max_length: int = 64,
+    min_batch: int = 0,
+    max_batch: int = 3,
+    bound: float = 10.0,
+    flag_patterns: tuple[str, ...] = FLAG_PATTERNS,
 ):
-    """A segment of T ∈ [min_length, max_length] steps (short ones drawn more often, every length
-    reachable): shape [T] when the drawn B is 0, else [T, B]."""
-    lengths = [st.integers(min_length, max(min_length, min(cap, max_length))) for cap in (8, 16, max_length)]
-    length = draw(st.one_of(lengths), label="T")
+    """A segment of T ∈ [min_length, max_length] steps: shape [T] when the drawn B is 0, else [T, B].
+
+    The segment is drawn as a list of steps (reward, V(s_t), V of the final observation, flags), so
+    Hypothesis shrinks a failure by deleting whole steps down to the shortest segment that still fails,
+    and every entry is drawn on its own (no repeated fill value hiding index mix-ups between steps)."""
     batch = draw(st.integers(min_batch, max_batch), label="B") or None
-    shape = (length,) if batch is None else (length, batch)
+    pattern = draw(st.sampled_from(flag_patterns), label="flag pattern")
+    steps = draw(_steps(batch or 1, pattern, bound, min_length, max_length), label="steps")
 
-    def floats() -> list:
-        # fill=nothing(): every entry drawn on its own. Hypothesis' default fills most of an array with
-        # one repeated value, which hides index mix-ups between neighbouring steps.
-        return draw(arrays(np.float64, shape, elements=magnitudes(bound), fill=st.nothing())).tolist()
+    def field(index: int, convert=lambda x: x) -> list:
+        rows = [[convert(x) for x in s[index]] for s in steps]
+        return rows if batch else [row[0] for row in rows]
 
-    pattern = draw(st.sampled_from(FLAG_PATTERNS), label="flag pattern")
-    if pattern == "mixed":
-        codes = draw(arrays(np.int8, shape, elements=st.integers(0, 3), fill=st.nothing()))
-    else:
-        codes = np.full(shape, _FLAG_CODES[pattern], dtype=np.int8)
-    terminated, truncated = (codes & 1).astype(bool).tolist(), (codes & 2).astype(bool).tolist()
-    rewards, values, final_values = floats(), floats(), floats()
+    rewards, values, final_values = field(0), field(1), field(2)
+    terminated, truncated = field(3, lambda code: bool(code & 1)), field(3, lambda code: bool(code & 2))
     return Segment(rewards, values, next_values(values, final_values, terminated, truncated), terminated, truncated)
+
+
+@cache
+def _steps(columns: int, pattern: str, bound: float, min_length: int, max_length: int) -> st.SearchStrategy:
+    """Lists of steps (rewards, values, final values, flag codes), one entry per column in each.
+    Built once per shape: Hypothesis validates every new strategy object, which would dominate."""
+    number = st.tuples(*[magnitudes(bound)] * columns)
+    flags = st.tuples(*[st.integers(0, 3)] * columns)
+    if pattern != "mixed":
+        flags = st.just((_FLAG_CODES[pattern],) * columns)
+    return st.lists(st.tuples(number, number, number, flags), min_size=min_length, max_size=max_length)
 
 
 def next_values(values: list, final_values: list, terminated: list, truncated: list) -> list:

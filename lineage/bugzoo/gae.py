@@ -5,6 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from lineage.bugzoo import bug
+from lineage.properties.returns_laws import ShiftedFinalValue, SplitCase
+from lineage.properties.segments import Segment, SegmentCase
+
+
+def segment(rewards, values, next_values, terminated=None, truncated=None) -> Segment:
+    """A 1-D segment for a bug report's minimal input (flags default to all False)."""
+    flags = [False] * len(rewards)
+    return Segment(rewards, values, next_values, terminated or flags, truncated or flags)
 
 
 def _flawed_gae(
@@ -41,6 +49,7 @@ def _flawed_gae(
     contract="gae",
     caught_by="gae.lambda_zero_is_td_error",
     source="the notes' §PPO GAE recursion (claim PPO-14)",
+    counterexample=SegmentCase(segment([1.0, 0.0], [0.5, 0.2], [0.2, 0.0]), gamma=0.9, lam=0.0),  # TC-14
 )
 def lambda_missing_from_recursion(rewards, values, next_values, terminated, truncated, *, gamma, lam):
     """A_t = δ_t + γA_{t+1}: λ dropped, so every λ gives GAE(γ, 1)."""
@@ -52,6 +61,7 @@ def lambda_missing_from_recursion(rewards, values, next_values, terminated, trun
     contract="gae",
     caught_by="gae.lambda_one_is_monte_carlo",
     source="classic mistake (oracle-ux §6.5: γ/λ mix-ups)",
+    counterexample=SegmentCase(segment([0.0, 1.0], [0.0, 0.0], [0.0, 0.0]), gamma=0.5, lam=1.0),
 )
 def gamma_missing_from_recursion(rewards, values, next_values, terminated, truncated, *, gamma, lam):
     """A_t = δ_t + λA_{t+1}: γ dropped from the recursion; right at λ = 0, wrong at λ = 1."""
@@ -63,6 +73,9 @@ def gamma_missing_from_recursion(rewards, values, next_values, terminated, trunc
     contract="gae",
     caught_by="gae.final_value_enters_with_its_weight",
     source="SB3 issue #633 / PR #658; TorchRL PR #1661; CleanRL and baselines ppo2 mask with 1 − done",
+    counterexample=ShiftedFinalValue(  # SB3 #633: truncated step, V(final obs) = 10, γ = 0.9: A = 9, bug 0
+        SegmentCase(segment([0.0], [0.0], [10.0], truncated=[True]), gamma=0.9, lam=0.95), step=0, delta=1.0
+    ),
 )
 def truncation_as_termination(rewards, values, next_values, terminated, truncated, *, gamma, lam):
     """No bootstrap after a time-limit cut: the mask 1 − done is used where 1 − terminated belongs."""
@@ -75,6 +88,9 @@ def truncation_as_termination(rewards, values, next_values, terminated, truncate
     contract="gae",
     caught_by="gae.lambda_zero_is_td_error",
     source="Tianshou issue #869 (raw `_gae` does not mask next values; callers must)",
+    counterexample=SegmentCase(  # Tianshou #869: last advantage −1, the raw helper 1 + 2γ − 2
+        segment([1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [2.0, 2.0, 2.0], terminated=[False, False, True]), gamma=0.9, lam=0.0
+    ),
 )
 def bootstrap_after_terminal(rewards, values, next_values, terminated, truncated, *, gamma, lam):
     """δ_t bootstraps V(s_{t+1}) even when the episode terminated at t + 1."""
@@ -87,6 +103,9 @@ def bootstrap_after_terminal(rewards, values, next_values, terminated, truncated
     contract="gae",
     caught_by="gae.independent_of_what_follows_an_episode_end",
     source="CleanRL PQN PR #494 (λ-return recursion leaked across episodes)",
+    counterexample=SplitCase(  # CleanRL #494: episode ends after t = 0, r = (1, 5), γ = λ = 1: 1, bug 6
+        SegmentCase(segment([1.0, 5.0], [0.0, 0.0], [0.0, 0.0], terminated=[True, False]), gamma=1.0, lam=1.0), at=1
+    ),
 )
 def recursion_not_cut_at_done(rewards, values, next_values, terminated, truncated, *, gamma, lam):
     """A_{t+1} of the next episode leaks back across the episode boundary."""
@@ -99,6 +118,11 @@ def recursion_not_cut_at_done(rewards, values, next_values, terminated, truncate
     contract="gae",
     caught_by="gae.final_value_enters_with_its_weight",
     source="TorchRL PR #3771 (GAE shifted='compact'); TorchRL issue #4209 (V-trace)",
+    counterexample=ShiftedFinalValue(  # TorchRL #3771: V(final obs) = 1, V(reset obs) = 100, γ = 1, λ = 0
+        SegmentCase(segment([0.0, 0.0], [0.0, 100.0], [1.0, 0.0], truncated=[True, False]), gamma=1.0, lam=0.0),
+        step=0,
+        delta=1.0,
+    ),
 )
 def bootstraps_from_reset_observation(rewards, values, next_values, terminated, truncated, *, gamma, lam):
     """At an episode end V(s_{t+1}) is taken from values[t + 1], the observation the env reset to."""
@@ -113,9 +137,14 @@ def bootstraps_from_reset_observation(rewards, values, next_values, terminated, 
     contract="gae",
     caught_by="gae.backward_recursion",
     source="SB3 issue #105 / PR #110 (done flag stored one step late)",
+    counterexample=SegmentCase(  # SB3 #105: terminated after step 0, r = (1, 0), V = (0, 10): A_0 = 1, bug 11
+        segment([1.0, 0.0], [0.0, 10.0], [10.0, 0.0], terminated=[True, False]), gamma=1.0, lam=0.0
+    ),
 )
 def done_flags_one_step_late(rewards, values, next_values, terminated, truncated, *, gamma, lam):
-    """The recursion is cut with the done flag of step t + 1 instead of step t."""
+    """The done flag of step t + 1 masks step t: bootstrap and recursion see the episode end one step late."""
     done = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
     late = np.concatenate([done[1:], done[-1:]])
-    return _flawed_gae(rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam, continues=~late)
+    return _flawed_gae(
+        rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam, bootstrap=~late, continues=~late
+    )

@@ -1,0 +1,122 @@
+"""A calling convention: how one canonical case becomes the call(s) a library's function expects.
+
+A convention describes, for each contract it supports, the :class:`TargetCall` list for a case (the
+arguments as numpy arrays and scalars, and how to read each result back into canonical steps); the
+generic machinery here converts the arrays to the target's framework and dtype, runs the calls,
+reassembles the canonical output and renders the same calls as a copy-paste repro.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lineage.oracle.capabilities import Capabilities
+from lineage.oracle.numerics import Numerics, to_numpy
+from lineage.properties.contracts import CONTRACTS
+from lineage.properties.law import LawViolation
+
+
+@dataclass
+class TargetCall:
+    """One call of the target: positional ``args`` and keyword ``kwargs`` (name → numpy array or scalar),
+    ``read`` turning its result into a numpy array, and ``place`` saying where those values go in the
+    canonical output (an index expression into the [T] or [T, B] result)."""
+
+    args: list[tuple[str, object]]
+    kwargs: dict[str, object] = field(default_factory=dict)
+    read: Callable[[object], np.ndarray] = to_numpy
+    place: object = field(default_factory=lambda: slice(None))
+
+
+class Convention:
+    """Base class; subclasses set the class attributes and implement :meth:`calls`."""
+
+    name: str = ""
+    summary: str = ""
+    capabilities: Capabilities = Capabilities()
+    numerics: Numerics = Numerics()
+    signatures: dict[str, str] = {}  # contract -> the target's signature in this convention
+
+    def calls(self, contract: str, arrays: dict[str, np.ndarray], params: dict) -> list[TargetCall]:
+        raise NotImplementedError
+
+    def prepare(self, call: TargetCall, numerics: Numerics) -> tuple[list[tuple[str, object]], dict[str, object]]:
+        """The call's arguments converted to the target's framework and dtype."""
+        args = [(name, numerics.convert(value)) for name, value in call.args]
+        return args, {name: numerics.convert(value) for name, value in call.kwargs.items()}
+
+    def execute(self, function: Callable, args: list[tuple[str, object]], kwargs: dict[str, object]):
+        """Make the call with prepared arguments (overridden where a call is more than a function call)."""
+        return function(*(value for _, value in args), **kwargs)
+
+    def render(self, label: str, call: TargetCall, numerics: Numerics) -> list[str]:
+        """Source lines that make ``call`` by hand (the function is imported as ``target``)."""
+        lines = [f"{name} = {numerics.literal(value)}" for name, value in call.args]
+        lines += [f"{name} = {numerics.literal(value)}" for name, value in call.kwargs.items()]
+        arguments = [name for name, _ in call.args] + [f"{name}={name}" for name in call.kwargs]
+        return [*lines, f"out = target({', '.join(arguments)})"]
+
+    def adapt(self, contract: str, function: Callable, numerics: Numerics | None = None) -> Callable:
+        """``function`` (in this convention) as a callable with the canonical signature of ``contract``."""
+        numerics = numerics or self.numerics
+        arguments = CONTRACTS[contract].arguments
+
+        def canonical(*args, **params):
+            arrays = {name: np.asarray(value) for name, value in zip(arguments, args, strict=True)}
+            out = None
+            for call in self.calls(contract, arrays, params):
+                result = run_target(self, function, call, numerics)
+                try:
+                    piece = np.asarray(call.read(result))
+                    if out is None:
+                        out = np.zeros(arrays["rewards"].shape, dtype=piece.dtype)
+                    out[call.place] = piece.reshape(out[call.place].shape)
+                except Exception as exc:
+                    raise LawViolation(
+                        f"the target's output could not be read in the {self.name} convention "
+                        f"({type(exc).__name__}: {exc}); expected {self.signatures.get(contract, contract)}"
+                    ) from None
+            return out if out is not None else np.zeros(arrays["rewards"].shape)
+
+        canonical.__name__ = f"{self.name}_{contract}"
+        return canonical
+
+
+def run_target(convention: Convention, function: Callable, call: TargetCall, numerics: Numerics):
+    """Run one call; an exception inside the target becomes a LawViolation that says where it happened."""
+    return run_prepared(convention, function, *convention.prepare(call, numerics))
+
+
+def run_prepared(convention: Convention, function: Callable, args: list, kwargs: dict):
+    try:
+        return convention.execute(function, args, kwargs)
+    except LawViolation:
+        raise
+    except Exception as exc:
+        raise LawViolation(f"the target raised {type(exc).__name__}: {exc}{_where(exc)}") from None
+
+
+def _where(exc: BaseException) -> str:
+    """' (at file:line in function)' for the innermost frame outside lineage, if any."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/lineage/" not in f.filename.replace("\\", "/")]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f" (at {frame.filename}:{frame.lineno} in {frame.name})"
+
+
+def episode_start_flags(done: np.ndarray) -> np.ndarray:
+    """dones[t] = 1 when observation t starts a new episode, i.e. step t − 1 ended one (dones[0] = 0)."""
+    starts = np.zeros_like(done, dtype=np.float64)
+    starts[1:] = done[:-1]
+    return starts
+
+
+def as_batch(array: np.ndarray) -> np.ndarray:
+    """[T] → [T, 1]; [T, B] unchanged."""
+    return array[:, None] if array.ndim == 1 else array

@@ -1,0 +1,103 @@
+"""Checks before any law: the target is callable with its contract's arguments, gives the right shape and
+a floating dtype on a trivial input, is deterministic, leaves its inputs alone and finishes in time.
+Each problem is one message; the laws are then reported "skipped: prerequisite failed"."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from lineage.oracle.conventions.base import run_prepared
+from lineage.oracle.numerics import to_numpy
+from lineage.oracle.targets import Target
+from lineage.properties.contracts import CONTRACTS, call
+from lineage.properties.law import LawViolation
+from lineage.properties.segments import Segment, SegmentCase
+
+TIME_LIMIT_SECONDS = 30.0
+
+# Two steps, no episode end, nothing special: every correct implementation handles it.
+TRIVIAL = SegmentCase(
+    Segment(
+        rewards=[1.0, 0.5],
+        values=[0.5, 0.25],
+        next_values=[0.25, 2.0],
+        terminated=[False, False],
+        truncated=[False, False],
+    ),
+    gamma=0.5,
+    lam=0.5,
+    n=1,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    check: str
+    message: str
+
+
+def preflight(target: Target, time_limit: float = TIME_LIMIT_SECONDS) -> list[Problem]:
+    """The list of problems found (empty: the laws may run)."""
+    case = SegmentCase(TRIVIAL.segment, TRIVIAL.gamma, *_parameters(target.contract))
+    canonical = target.canonical()
+    first, problem = _timed_call(lambda: call(CONTRACTS[target.contract], canonical, case)[0], time_limit)
+    if problem:
+        return [problem]
+    problems = []
+    second, problem = _timed_call(lambda: call(CONTRACTS[target.contract], canonical, case)[0], time_limit)
+    if problem is None and not np.array_equal(first, second):
+        problems.append(Problem("deterministic", f"two calls on the same input disagree: {first} vs {second}"))
+    problems += _mutation_problems(target, case)
+    return problems
+
+
+def _parameters(contract: str) -> tuple:
+    params = CONTRACTS[contract].parameters
+    return (TRIVIAL.lam if "lam" in params else None, TRIVIAL.n if "n" in params else None)
+
+
+def _timed_call(thunk, time_limit: float):
+    """(result, None) or (None, Problem): LawViolations become the "callable" problem, and a call that
+    does not return within the limit the "time limit" problem."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["result"] = thunk()
+        except LawViolation as violation:
+            box["problem"] = Problem("callable", f"on a trivial two-step input: {violation}")
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(time_limit)
+    if worker.is_alive():
+        return None, Problem("time limit", f"a two-step input did not return within {time_limit:g} s")
+    return box.get("result"), box.get("problem")
+
+
+def _mutation_problems(target: Target, case: SegmentCase) -> list[Problem]:
+    """Run the convention's calls with snapshots of the arguments and compare them afterwards."""
+    arrays = case.segment.arrays()
+    params = {p: getattr(case, p) for p in CONTRACTS[target.contract].parameters}
+    problems = []
+    for target_call in target.convention.calls(target.contract, arrays, params):
+        args, kwargs = target.convention.prepare(target_call, target.numerics)
+        named = [*args, *kwargs.items()]
+        before = {name: np.array(to_numpy(value)) for name, value in named if _is_array(value)}
+        try:
+            run_prepared(target.convention, target.function, args, kwargs)
+        except LawViolation:  # already reported by the "callable" check
+            return problems
+        problems += [
+            Problem("inputs unchanged", f"the target wrote into its input {name!r}")
+            for name, value in named
+            if name in before and not np.array_equal(before[name], to_numpy(value))
+        ]
+    return problems
+
+
+def _is_array(value) -> bool:
+    return isinstance(value, np.ndarray) or hasattr(value, "detach")

@@ -1,0 +1,99 @@
+"""The oracle's verdict on one target: a result per law, the teaching text of each failure, a count line,
+and the same content as JSON for CI dashboards."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+STATUSES = ("passed", "failed", "warning", "expected failure", "not applicable", "skipped")
+
+
+@dataclass
+class LawResult:
+    law: str  # law id, e.g. "gae.lambda_zero_is_td_error"
+    claims: tuple[str, ...]
+    section: str
+    statement: str
+    status: str
+    reason: str = ""  # why not applicable / skipped / a warning / an expected failure
+    message: str = ""  # the violation: expected vs got, first differing index
+    counterexample: str = ""  # the minimal failing input, as named fields
+    likely_cause: str = ""
+    repro: str = ""
+    examples: int = 0
+    seconds: float = 0.0
+
+    def render(self) -> str:
+        """The teaching text of one law."""
+        head = f"{self.status.upper():<16} {self.law}   [{', '.join(self.claims)}; notes {self.section}]"
+        if self.status == "passed":
+            return head
+        lines = [head]
+        if self.reason:
+            lines.append(f"  {self.reason}")
+        if self.status in ("failed", "warning", "expected failure"):
+            lines += ["  Law:", *_indent(self.statement, 6)]
+            if self.counterexample:
+                lines += ["  Minimal counterexample (shrunk by Hypothesis):", *_indent(self.counterexample, 6)]
+            if self.message:
+                lines += ["  Expected vs got:", *_indent(self.message, 6)]
+            if self.likely_cause:
+                lines += ["  Likely cause:", *_indent(self.likely_cause, 6)]
+            if self.repro:
+                lines += ["  Reproduce:", *_indent(self.repro, 6)]
+        return "\n".join(lines)
+
+
+@dataclass
+class Report:
+    target: str
+    contract: str
+    convention: str
+    numerics: str
+    profile: str
+    preflight: list[str] = field(default_factory=list)  # problems found before any law
+    results: list[LawResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """No law failed and the preflight passed (warnings and expected failures do not fail a target)."""
+        return not self.preflight and all(r.status != "failed" for r in self.results)
+
+    def counts(self) -> dict[str, int]:
+        return {status: sum(r.status == status for r in self.results) for status in STATUSES}
+
+    def summary(self) -> str:
+        counts = self.counts()
+        parts = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s] or s in ("passed", "failed"))
+        examples = sum(r.examples for r in self.results)
+        return f"{len(self.results)} laws: {parts}; {examples:,} examples in {self.seconds:.1f} s"
+
+    def render(self) -> str:
+        lines = [f"lineage oracle: {self.contract} = {self.target}  (convention {self.convention}, {self.numerics})"]
+        if self.preflight:
+            lines += ["Preflight failed, so no law was run:", *(f"  - {p}" for p in self.preflight)]
+        lines += [r.render() for r in self.results]
+        lines.append(self.summary())
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["ok"], data["counts"] = self.ok, self.counts()
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def raise_if_failed(self) -> None:
+        if not self.ok:
+            raise OracleFailure(self.render())
+
+
+class OracleFailure(AssertionError):
+    """Raised by :meth:`Report.raise_if_failed`; its message is the whole report."""
+
+
+def _indent(text: str, width: int) -> list[str]:
+    return [" " * width + line for line in text.splitlines()]

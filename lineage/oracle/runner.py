@@ -1,0 +1,117 @@
+"""Running the laws of a contract against one target and turning each outcome into a :class:`LawResult`."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from hypothesis import settings as Settings
+from hypothesis.errors import HypothesisException
+from hypothesis.reporting import with_reporter
+from hypothesis.statistics import collector
+
+from lineage.bugzoo import BUGS, pinned_cases
+from lineage.oracle.capabilities import restrict
+from lineage.oracle.preflight import Problem, preflight
+from lineage.oracle.profiles import oracle_settings
+from lineage.oracle.report import LawResult, Report
+from lineage.oracle.repro import repro
+from lineage.oracle.targets import Target, make_target
+from lineage.properties.law import Law, LawViolation, laws_for
+
+FLOAT32_OVER_FLOAT64 = float(np.finfo(np.float32).eps / np.finfo(np.float64).eps)
+
+
+def check(
+    contract: str,
+    function,
+    *,
+    convention: str = "canonical",
+    framework: str | None = None,
+    dtype: str | None = None,
+    profile: str = "oracle",
+    expected_failures: dict[str, str] | None = None,
+) -> Report:
+    """Run every law of ``contract`` against ``function`` (a callable or ``"module:attr"``) in its calling
+    ``convention``; return the report (call ``.raise_if_failed()`` to turn a failure into an exception)."""
+    target = make_target(contract, function, convention=convention, framework=framework, dtype=dtype)
+    return run_target(target, profile=profile, expected_failures=expected_failures)
+
+
+def run_target(target: Target, *, profile: str = "oracle", expected_failures: dict[str, str] | None = None) -> Report:
+    started = time.perf_counter()
+    numerics = f"{target.numerics.framework} {target.numerics.dtype}"
+    report = Report(target.label, target.contract, target.convention.name, numerics, profile)
+    problems = preflight(target)
+    report.preflight = [f"{p.check}: {p.message}" for p in problems]
+    settings = oracle_settings(profile)
+    for law in laws_for(target.contract):
+        reason = (expected_failures or {}).get(law.name) or (expected_failures or {}).get(law.id)
+        report.results.append(run_law(target, law, settings, problems, expected_failure=reason))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def run_law(
+    target: Target, law: Law, settings: Settings, problems: list[Problem] = (), *, expected_failure: str | None = None
+) -> LawResult:
+    """One law against one target: passed / failed / warning / expected failure / not applicable / skipped."""
+    result = LawResult(law.id, law.claims, law.section, law.statement, "passed")
+    missing = target.convention.capabilities.missing(law.requires)
+    if problems:
+        result.status, result.reason = "skipped", f"skipped: prerequisite {problems[0].check!r} failed"
+        return result
+    if missing:
+        result.status, result.reason = "not applicable", f"not applicable: {'; '.join(missing)}"
+        return result
+    started, examples = time.perf_counter(), [0]
+    try:
+        with collector.with_value(lambda stats: _count(stats, examples)), with_reporter(lambda _: None):
+            law.verify(
+                target.canonical(),
+                settings=settings,
+                restrict=lambda case: restrict(case, target.convention.capabilities),
+                pinned=pinned_cases(law.id),
+            )
+    except LawViolation as violation:
+        _describe_failure(result, target, law, violation)
+    except HypothesisException as problem:  # e.g. Flaky: the target answered differently to the same input
+        result.status, result.message = "failed", f"{type(problem).__name__}: {problem}"
+    finally:
+        result.examples, result.seconds = examples[0], time.perf_counter() - started
+    if result.status == "failed" and expected_failure:
+        result.status, result.reason = "expected failure", f"declared expected failure: {expected_failure}"
+    return result
+
+
+def _count(stats: dict, examples: list[int]) -> None:
+    examples[0] += sum(len(p["test-cases"]) for p in stats.values() if isinstance(p, dict))
+
+
+def _describe_failure(result: LawResult, target: Target, law: Law, violation: LawViolation) -> None:
+    result.status = "failed"
+    if target.numerics.dtype == "float64" and violation.excess <= FLOAT32_OVER_FLOAT64:
+        result.status = "warning"
+        result.reason = (
+            f"warning: the float64 output is only float32-accurate (off by {violation.excess:.3g}× the float64 "
+            "allowance, within the float32 one)"
+        )
+    result.message = str(violation)
+    result.counterexample = repr(violation.case)
+    result.likely_cause = likely_cause(law, violation)
+    result.repro = repro(target, law, violation.calls)
+
+
+def likely_cause(law: Law, violation: LawViolation) -> str:
+    """Bug-zoo entries that break this law on the same input with the same wrong output."""
+    matches = []
+    for bug in BUGS.values():
+        if bug.contract != law.contract or violation.case is None or violation.got is None:
+            continue
+        try:
+            law.check(bug.function, violation.case)
+        except LawViolation as theirs:
+            same_shape = theirs.got is not None and np.shape(theirs.got) == np.shape(violation.got)
+            if same_shape and np.allclose(theirs.got, violation.got, rtol=1e-5, atol=1e-6):
+                matches.append(f"{bug.name}: {bug.description}\n  (known bug; {bug.source})")
+    return "\n".join(matches)

@@ -1,0 +1,80 @@
+"""Naming a target: ``package.module:attribute`` or ``package.module.attribute`` (nested attributes allowed)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lineage.oracle.conventions import Convention, get_convention
+from lineage.oracle.numerics import Numerics
+from lineage.properties.contracts import CONTRACTS
+
+
+class TargetError(ValueError):
+    """A target could not be imported or does not fit its contract's convention."""
+
+
+@dataclass(frozen=True)
+class Target:
+    contract: str
+    function: Callable
+    label: str  # how the report and the repro name it, e.g. "mypkg.adv:compute_gae"
+    convention: Convention
+    numerics: Numerics
+
+    def canonical(self) -> Callable:
+        """The target wrapped into the canonical signature of its contract."""
+        return self.convention.adapt(self.contract, self.function, self.numerics)
+
+
+def make_target(contract: str, function, *, convention: str = "canonical", framework=None, dtype=None) -> Target:
+    """A target from a callable or a ``module:attribute`` string, checked against its convention."""
+    if contract not in CONTRACTS:
+        raise TargetError(f"contract: unknown contract {contract!r}; choose one of {sorted(CONTRACTS)}")
+    conv = get_convention(convention)
+    if contract not in conv.signatures:
+        raise TargetError(
+            f"convention: {conv.name} has no form of the {contract} contract; it covers {sorted(conv.signatures)}"
+        )
+    label = function if isinstance(function, str) else describe(function)
+    resolved = resolve(function) if isinstance(function, str) else function
+    if not callable(resolved):
+        raise TargetError(f"target: {label} is not callable (got {type(resolved).__name__})")
+    numerics = Numerics(framework or conv.numerics.framework, dtype or conv.numerics.dtype)
+    return Target(contract, resolved, label, conv, numerics)
+
+
+def resolve(spec: str):
+    """Import ``module:attr`` or ``module.attr``; a clear TargetError instead of an ImportError traceback."""
+    module_name, _, attribute = spec.partition(":")
+    if not attribute:
+        module_name, _, attribute = spec.rpartition(".")
+    if not module_name or not attribute:
+        raise TargetError(f"target: {spec!r} is not of the form package.module:function")
+    try:
+        obj = importlib.import_module(module_name)
+    except Exception as exc:
+        raise TargetError(
+            f"target: cannot import {module_name!r} ({type(exc).__name__}: {exc}); install the package into the "
+            "environment the laws run in (nox: --install PATH_OR_REQUIREMENT)"
+        ) from None
+    for part in attribute.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise TargetError(f"target: {module_name!r} has no attribute {attribute!r}") from None
+    return obj
+
+
+def describe(function) -> str:
+    module = getattr(function, "__module__", None) or "?"
+    return f"{module}:{getattr(function, '__qualname__', repr(function))}"
+
+
+def parse_target_option(option: str) -> tuple[str, str]:
+    """``contract=spec`` → (contract, spec)."""
+    contract, sep, spec = option.partition("=")
+    if not sep or not contract or not spec:
+        raise TargetError(f"--target: expected CONTRACT=package.module:function, got {option!r}")
+    return contract.strip(), spec.strip()
