@@ -26,17 +26,34 @@ def install_project(session: nox.Session) -> None:
     session.install(*CONSTRAINTS, "-e", ".[dev]")
 
 
+def split_installs(posargs: list[str]) -> tuple[list[str], list[str]]:
+    """Pull ``--install PATH_OR_REQUIREMENT`` (repeatable) out of the arguments meant for pytest."""
+    installs, rest, args = [], [], iter(posargs)
+    for arg in args:
+        if arg == "--install":
+            installs.append(next(args))
+        elif arg.startswith("--install="):
+            installs.append(arg.partition("=")[2])
+        else:
+            rest.append(arg)
+    return installs, rest
+
+
 @nox.session(python=PYTHON)
 def verify(session: nox.Session) -> None:
-    """Check every claim: Hypothesis properties and SymPy derivations, one verdict line per claim."""
+    """Check every claim (one verdict per claim), or with --target run the laws against your function."""
     install_project(session)
-    session.run("pytest", "properties", "derivations", *PARALLEL, *session.posargs)
+    installs, pytest_args = split_installs(session.posargs)
+    for requirement in installs:
+        session.install(*CONSTRAINTS, requirement)
+    session.run("pytest", "properties", "derivations", *PARALLEL, *pytest_args)
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Everything: the claims (properties, derivations) and the project's own tests (tests/)."""
-    install_project(session)
+    """Everything: the claims (properties, derivations) and the project's own tests (tests/), including the
+    oracle against the real peers (SB3, TorchRL, Tianshou)."""
+    session.install(*CONSTRAINTS, "-e", ".[dev,peers]")
     session.run("pytest", "properties", "derivations", "tests", *PARALLEL, *session.posargs)
 
 

@@ -6,7 +6,8 @@
   ``@pytest.mark.claim("GAE-10", ...)`` — the test confirms these claims of ``spec/claims.md``;
   ``@pytest.mark.refutes("GAE-8", ...)`` — the test shows the notes' printed form is wrong;
 * counts the Hypothesis examples each test ran;
-* ends the run with one line per claim: confirmed / refuted as expected / FAILED / skipped.
+* ends the run with one line per claim: confirmed / refuted as expected / FAILED / skipped;
+* adds the oracle's ``--target`` mode (:mod:`lineage.oracle.pytest`): the laws run against other code.
 """
 
 from __future__ import annotations
@@ -14,9 +15,16 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
-from hypothesis.statistics import collector
 
 from lineage.claims import CLAIMS
+from lineage.oracle.pytest import (  # noqa: F401  (hooks of the --target mode)
+    OracleLedger,
+    configured_targets,
+    pytest_addoption,
+    pytest_collection_modifyitems,
+    pytest_generate_tests,
+)
+from lineage.properties.law import counting_examples
 from lineage.properties.profiles import register_profiles
 
 register_profiles()
@@ -30,6 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(*ids): the test confirms these claim ids of spec/claims.md")
     config.addinivalue_line("markers", "refutes(*ids): the test shows the printed form of these claims is wrong")
     config.pluginmanager.register(ClaimLedger(), "lineage-claim-ledger")
+    config.pluginmanager.register(OracleLedger(config), "lineage-oracle-ledger")
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -42,19 +51,11 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtest_call(item: pytest.Item):
     """Count the examples Hypothesis runs inside this test, passing the statistics on unchanged."""
-    outer = collector.value
-    examples = [0]
-
-    def note(stats: dict) -> None:
-        examples[0] += sum(len(p["test-cases"]) for p in stats.values() if isinstance(p, dict))
-        if outer is not None:
-            outer(stats)
-
-    try:
-        with collector.with_value(note):
+    with counting_examples() as examples:
+        try:
             return (yield)
-    finally:
-        item.user_properties.append((_EXAMPLES_KEY, examples[0]))
+        finally:
+            item.user_properties.append((_EXAMPLES_KEY, examples[0]))
 
 
 class ClaimLedger:
@@ -75,7 +76,7 @@ class ClaimLedger:
                 self.outcomes[claim_id].append((report.outcome, refutes))
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        if not self.outcomes:
+        if not self.outcomes or configured_targets(terminalreporter.config):
             return
         write = terminalreporter.write_line
         terminalreporter.section("lineage: claims of spec/claims.md")

@@ -45,7 +45,10 @@ def preflight(target: Target, time_limit: float = TIME_LIMIT_SECONDS) -> list[Pr
     canonical = target.canonical()
     first, problem = _timed_call(lambda: call(CONTRACTS[target.contract], canonical, case)[0], time_limit)
     if problem:
-        return [problem]
+        signature = target.convention.signatures[target.contract]
+        return [
+            Problem(problem.check, f"{problem.message}\n    the {target.convention.name} convention calls {signature}")
+        ]
     problems = []
     second, problem = _timed_call(lambda: call(CONTRACTS[target.contract], canonical, case)[0], time_limit)
     if problem is None and not np.array_equal(first, second):

@@ -70,11 +70,15 @@ class Report:
         examples = sum(r.examples for r in self.results)
         return f"{len(self.results)} laws: {parts}; {examples:,} examples in {self.seconds:.1f} s"
 
-    def render(self) -> str:
+    def render(self, compact: bool = False) -> str:
+        """The whole report; ``compact`` keeps one line per law (pytest shows the failures already)."""
         lines = [f"lineage oracle: {self.contract} = {self.target}  (convention {self.convention}, {self.numerics})"]
         if self.preflight:
             lines += ["Preflight failed, so no law was run:", *(f"  - {p}" for p in self.preflight)]
-        lines += [r.render() for r in self.results]
+        for result in self.results:
+            lines.append(result.render().splitlines()[0] if compact else result.render())
+            if compact and result.reason:
+                lines.append(f"  {result.reason}")
         lines.append(self.summary())
         return "\n".join(lines)
 

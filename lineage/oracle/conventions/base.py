@@ -68,21 +68,36 @@ class Convention:
             arrays = {name: np.asarray(value) for name, value in zip(arguments, args, strict=True)}
             out = None
             for call in self.calls(contract, arrays, params):
-                result = run_target(self, function, call, numerics)
-                try:
-                    piece = np.asarray(call.read(result))
-                    if out is None:
-                        out = np.zeros(arrays["rewards"].shape, dtype=piece.dtype)
-                    out[call.place] = piece.reshape(out[call.place].shape)
-                except Exception as exc:
+                piece = _read_output(self, contract, call, run_target(self, function, call, numerics))
+                if out is None:
+                    out = np.zeros(arrays["rewards"].shape, dtype=piece.dtype)
+                slot = out[call.place].shape
+                if piece.size != int(np.prod(slot)):
                     raise LawViolation(
-                        f"the target's output could not be read in the {self.name} convention "
-                        f"({type(exc).__name__}: {exc}); expected {self.signatures.get(contract, contract)}"
-                    ) from None
+                        f"the target's output has shape {piece.shape}: {int(np.prod(slot))} values expected "
+                        f"(shape {slot} in lineage's time-major layout); the {self.name} convention calls "
+                        f"{self.signatures.get(contract, contract)}"
+                    )
+                out[call.place] = piece.reshape(slot)
             return out if out is not None else np.zeros(arrays["rewards"].shape)
 
         canonical.__name__ = f"{self.name}_{contract}"
         return canonical
+
+
+def _read_output(convention: Convention, contract: str, call: TargetCall, result) -> np.ndarray:
+    if result is None:
+        raise LawViolation(
+            f"the target returned None; the {convention.name} convention calls "
+            f"{convention.signatures.get(contract, contract)}"
+        )
+    try:
+        return np.asarray(call.read(result))
+    except Exception as exc:
+        raise LawViolation(
+            f"the target's output could not be read in the {convention.name} convention ({type(exc).__name__}: "
+            f"{exc}); it calls {convention.signatures.get(contract, contract)}"
+        ) from None
 
 
 def run_target(convention: Convention, function: Callable, call: TargetCall, numerics: Numerics):
@@ -120,3 +135,13 @@ def episode_start_flags(done: np.ndarray) -> np.ndarray:
 def as_batch(array: np.ndarray) -> np.ndarray:
     """[T] → [T, 1]; [T, B] unchanged."""
     return array[:, None] if array.ndim == 1 else array
+
+
+def columns(arrays: dict[str, np.ndarray]) -> list[tuple[object, dict[str, np.ndarray]]]:
+    """Each trajectory of a [T] or [T, B] case as (its place in the canonical output, an index tuple whose
+    first entry selects the steps; its [T] arrays): one pair for a [T] case, one per batch column otherwise
+    (for conventions that take one trajectory per call)."""
+    if arrays["rewards"].ndim == 1:
+        return [((slice(None),), arrays)]
+    width = arrays["rewards"].shape[1]
+    return [((slice(None), b), {name: array[:, b] for name, array in arrays.items()}) for b in range(width)]

@@ -1,0 +1,52 @@
+"""Command line: run the oracle in the caller's own environment.
+
+    python -m lineage.oracle gae=mypkg.adv:compute_gae [lambda_returns=...] --convention cleanrl \\
+        [--framework torch] [--dtype float32] [--profile oracle] [--json report.json] [--quiet]
+
+Prints a report per target (the law, the minimal counterexample, expected vs got, the likely cause and a
+repro for every failing law; a count line at the end) and exits 1 if any target failed, 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from lineage.oracle.conventions import CONVENTIONS
+from lineage.oracle.numerics import DTYPES, FRAMEWORKS
+from lineage.oracle.runner import run_target
+from lineage.oracle.targets import TargetError, make_target, parse_target_option
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lineage.oracle", description=__doc__.split("\n\n")[0])
+    parser.add_argument("targets", nargs="+", metavar="CONTRACT=SPEC", help="e.g. gae=mypkg.adv:compute_gae")
+    parser.add_argument("--convention", default="canonical", help=f"one of {sorted(CONVENTIONS)}")
+    parser.add_argument("--framework", choices=FRAMEWORKS, default=None)
+    parser.add_argument("--dtype", choices=DTYPES, default=None)
+    parser.add_argument("--profile", default="oracle", help="oracle-quick, oracle (default), oracle-thorough")
+    parser.add_argument("--json", metavar="PATH", help="also write the reports as JSON")
+    parser.add_argument("--quiet", action="store_true", help="one line per law instead of the full report")
+    args = parser.parse_args(argv)
+    try:
+        targets = [
+            make_target(
+                *parse_target_option(option), convention=args.convention, framework=args.framework, dtype=args.dtype
+            )
+            for option in args.targets
+        ]
+    except (TargetError, ValueError) as problem:
+        print(f"lineage oracle: {problem}", file=sys.stderr)
+        return 2
+    reports = [run_target(target, profile=args.profile) for target in targets]
+    for report in reports:
+        print(report.render(compact=args.quiet), end="\n\n")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump([r.to_dict() for r in reports], handle, indent=2, ensure_ascii=False)
+    return 0 if all(r.ok for r in reports) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
