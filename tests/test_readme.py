@@ -27,3 +27,13 @@ def test_noxfile_sessions_named_in_the_readme_exist():
     noxfile = (ROOT / "noxfile.py").read_text(encoding="utf-8")
     for session in ("verify", "tests", "lint", "bench"):
         assert f"def {session}(session" in noxfile, session
+
+
+def test_verify_takes_install_arguments_out_of_the_pytest_arguments():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("noxfile", ROOT / "noxfile.py")
+    noxfile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(noxfile)
+    args = ["--install", "./mypkg", "--target", "gae=mypkg.adv:f", "--install=mypkg2==1.0", "-k", "gae"]
+    assert noxfile.split_installs(args) == (["./mypkg", "mypkg2==1.0"], ["--target", "gae=mypkg.adv:f", "-k", "gae"])
