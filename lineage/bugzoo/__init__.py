@@ -46,4 +46,6 @@ def bug(name: str, *, contract: str, caught_by: str, source: str, counterexample
     return register
 
 
-from lineage.bugzoo import gae as _gae  # noqa: E402,F401  (registers the GAE entries)
+# Importing the entry modules registers their entries.
+from lineage.bugzoo import gae as _gae  # noqa: E402,F401
+from lineage.bugzoo import returns as _returns  # noqa: E402,F401

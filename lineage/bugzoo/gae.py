@@ -15,6 +15,29 @@ def segment(rewards, values, next_values, terminated=None, truncated=None) -> Se
     return Segment(rewards, values, next_values, terminated or flags, truncated or flags)
 
 
+def backward_scan(base, weight, *, stop: int = 0) -> np.ndarray:
+    """out_t = base_t + weight_t·out_{t+1} with out_T = 0, over the steps T − 1 down to ``stop`` (0 before)."""
+    out, running = np.zeros_like(base), np.zeros_like(base[0])
+    for t in reversed(range(stop, len(base))):
+        running = base[t] + weight[t] * running
+        out[t] = running
+    return out
+
+
+def flawed_deltas(rewards, values, next_values, terminated, *, gamma, bootstrap=None, bootstrap_values=None):
+    """δ_t = r_t + γ·bootstrap_t·bootstrap_values_t − V_t, by default bootstrap = 1 − terminated and the
+    bootstrap values V(s_{t+1}) = next_values."""
+    r, v, nv = (np.asarray(x, dtype=np.float64) for x in (rewards, values, next_values))
+    bootstrap = ~np.asarray(terminated, dtype=bool) if bootstrap is None else bootstrap
+    return r + gamma * bootstrap * (nv if bootstrap_values is None else bootstrap_values) - v
+
+
+def following_values(values, next_values) -> np.ndarray:
+    """values[t + 1] at every step (next_values at the last): V of the observation an environment reset to
+    wherever an episode ended, instead of V of its final observation."""
+    return np.concatenate([np.asarray(values, dtype=np.float64)[1:], np.asarray(next_values, dtype=np.float64)[-1:]])
+
+
 def _flawed_gae(
     rewards,
     values,
@@ -31,17 +54,13 @@ def _flawed_gae(
 ) -> np.ndarray:
     """A_t = δ_t + carry·continues_t·A_{t+1}, δ_t = r_t + γ·bootstrap_t·bootstrap_values_t − V_t; the keyword
     arguments replace one ingredient of the correct recursion with a flawed one."""
-    r, v, nv = (np.asarray(x, dtype=np.float64) for x in (rewards, values, next_values))
     term, trunc = np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool)
-    bootstrap = ~term if bootstrap is None else bootstrap
+    deltas = flawed_deltas(
+        rewards, values, next_values, term, gamma=gamma, bootstrap=bootstrap, bootstrap_values=bootstrap_values
+    )
     continues = ~(term | trunc) if continues is None else continues
-    deltas = r + gamma * bootstrap * (nv if bootstrap_values is None else bootstrap_values) - v
     carry = gamma * lam if carry is None else carry
-    out, running = np.zeros_like(deltas), np.zeros_like(deltas[0])
-    for t in reversed(range(len(deltas))):
-        running = deltas[t] + carry * continues[t] * running
-        out[t] = running
-    return out
+    return backward_scan(deltas, carry * continues)
 
 
 @bug(
@@ -126,7 +145,7 @@ def recursion_not_cut_at_done(rewards, values, next_values, terminated, truncate
 )
 def bootstraps_from_reset_observation(rewards, values, next_values, terminated, truncated, *, gamma, lam):
     """At an episode end V(s_{t+1}) is taken from values[t + 1], the observation the env reset to."""
-    following = np.concatenate([np.asarray(values, dtype=np.float64)[1:], np.asarray(next_values)[-1:]])
+    following = following_values(values, next_values)
     return _flawed_gae(
         rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam, bootstrap_values=following
     )
@@ -148,3 +167,51 @@ def done_flags_one_step_late(rewards, values, next_values, terminated, truncated
     return _flawed_gae(
         rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam, bootstrap=~late, continues=~late
     )
+
+
+@bug(
+    "bootstraps_from_last_stored_observation",
+    contract="gae",
+    caught_by="gae.lambda_one_is_monte_carlo",
+    source="SB3 PR #185 (commit fc952715: off-by-one for the last value)",
+    counterexample=SegmentCase(  # SB3 #185: T = 1, r = 0, V(s_0) = 1, V(s_1) = 5, γ = λ = 1: A_0 = 4, bug 0
+        segment([0.0], [1.0], [5.0]), gamma=1.0, lam=1.0
+    ),
+)
+def bootstraps_from_last_stored_observation(rewards, values, next_values, terminated, truncated, *, gamma, lam):
+    """The segment's last step bootstraps from V(s_{T−1}), the last stored observation, instead of V(s_T)."""
+    stale = np.concatenate([np.asarray(next_values, dtype=np.float64)[:-1], np.asarray(values, dtype=np.float64)[-1:]])
+    return _flawed_gae(
+        rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam, bootstrap_values=stale
+    )
+
+
+@bug(
+    "no_bootstrap_at_segment_end",
+    contract="gae",
+    caught_by="gae.backward_recursion",
+    source="CleanRL issue #16 (early PPO GAE: wrong last advantage of a rollout ending mid-episode)",
+    counterexample=SegmentCase(  # rollout ends mid-episode: A_{T−1} must be δ = 0 + 2 − 1 = 1, bug 0 − 1 = −1
+        segment([0.0], [1.0], [2.0]), gamma=1.0, lam=0.95
+    ),
+)
+def no_bootstrap_at_segment_end(rewards, values, next_values, terminated, truncated, *, gamma, lam):
+    """The unfinished episode at the segment's end gets no bootstrap: its last step is treated as terminal."""
+    ends = np.zeros(np.shape(rewards), dtype=bool)
+    ends[-1] = True
+    bootstrap = ~(np.asarray(terminated, dtype=bool) | ends)
+    return _flawed_gae(rewards, values, next_values, terminated, truncated, gamma=gamma, lam=lam, bootstrap=bootstrap)
+
+
+@bug(
+    "gamma_and_lambda_swapped",
+    contract="gae",
+    caught_by="gae.lambda_one_is_monte_carlo",
+    source="classic mistake (oracle-ux §6.5: γ/λ mix-ups)",
+    counterexample=SegmentCase(  # γ = 0, λ = 1: A_0 must be r − V = 0; the swap bootstraps λ·V(s_1) = 1
+        segment([0.0], [0.0], [1.0]), gamma=0.0, lam=1.0
+    ),
+)
+def gamma_and_lambda_swapped(rewards, values, next_values, terminated, truncated, *, gamma, lam):
+    """gamma and lam passed in each other's place: δ_t bootstraps with weight λ (the product γλ is unchanged)."""
+    return _flawed_gae(rewards, values, next_values, terminated, truncated, gamma=lam, lam=gamma)
