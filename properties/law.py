@@ -172,8 +172,14 @@ def expect_close(what: str, got: np.ndarray, expected: np.ndarray, atol: np.ndar
         f"{what}: first difference at index {at}: expected {float(expected[index])!r}, "
         f"got {float(got[index])!r} (|diff| {diff[index]:.3g} > tolerance {allowed:.3g}); "
         f"{int(bad.sum())} of {bad.size} entries differ\n"
-        f"  expected: {np.round(expected, 12).tolist()}\n  got:      {np.round(got, 12).tolist()}",
+        f"  expected: {significant(expected)}\n  got:      {significant(got)}",
         expected=expected,
         got=got,
         index=at,
     )
+
+
+def significant(values) -> str:
+    """An array as a list with 12 significant digits (tiny numbers stay visible, float noise stays short)."""
+    array = np.asarray(values, dtype=np.float64)
+    return np.array2string(array, separator=", ", formatter={"float_kind": lambda x: f"{x:.12g}"}, threshold=10**6)

@@ -350,6 +350,7 @@ def _structural_laws(contract: Contract) -> None:
         claims=("STD-TT-1",),
         section="§PPO; §GAE",
         cases=episode_splits(name),
+        requires=frozenset({"boundaries_in_call"}),
     )
     def prefix(target, split: SplitCase):
         """Outputs before an episode end do not depend on anything after it: on a segment whose step
@@ -398,7 +399,12 @@ def _structural_laws(contract: Contract) -> None:
         expect_close(f"{contract.output} of a·x + b·y vs a·f(x) + b·f(y)", got_mixed, a * got_x + b * got_y, atol)
 
     @law(
-        name, "batch_columns_are_independent", claims=("STD-TT-1",), section="§PPO", cases=cases_for(name, min_batch=2)
+        name,
+        "batch_columns_are_independent",
+        claims=("STD-TT-1",),
+        section="§PPO",
+        cases=cases_for(name, min_batch=2),
+        requires=frozenset({"batch_in_call"}),
     )
     def columns(target, case: SegmentCase):
         """A [T, B] batch is B independent segments: column b of the batched output equals the output for
@@ -415,7 +421,14 @@ def _structural_laws(contract: Contract) -> None:
 
     if "truncated" in contract.arguments:
 
-        @law(name, "termination_wins", claims=("STD-TT-1",), section="§PPO", cases=cases_for(name))
+        @law(
+            name,
+            "termination_wins",
+            claims=("STD-TT-1",),
+            section="§PPO",
+            cases=cases_for(name),
+            requires=frozenset({"separate_flags"}),
+        )
         def termination_wins(target, case: SegmentCase):
             """A step flagged both terminated and truncated is a termination: adding truncated = True to every
             terminated step changes nothing."""

@@ -33,4 +33,14 @@ def propagated_magnitude(segment: Segment, gamma: float, carry: float) -> np.nda
 
 def rounding_tolerance(segment: Segment, gamma: float, carry: float, eps: float) -> np.ndarray:
     """atol_t for one evaluation of a formula over ``segment`` in a dtype with machine epsilon ``eps``."""
-    return ROUNDING_FACTOR * eps * (segment.length + 1) * propagated_magnitude(segment, gamma, carry)
+    steps = segment.length + 1
+    underflow = ROUNDING_FACTOR * steps**2 * smallest_normal(eps)
+    return ROUNDING_FACTOR * eps * steps * propagated_magnitude(segment, gamma, carry) + underflow
+
+
+def smallest_normal(eps: float) -> float:
+    """The smallest normal number of the float type with machine epsilon ``eps`` (float16, float32 or
+    bfloat16-like: float32's; float64: float64's)."""
+    if eps <= np.finfo(np.float64).eps:
+        return float(np.finfo(np.float64).tiny)
+    return float(np.finfo(np.float16 if eps == np.finfo(np.float16).eps else np.float32).tiny)

@@ -6,7 +6,7 @@ import numpy as np
 
 from lineage.oracle.targets import Target
 from lineage.properties.contracts import CONTRACTS, call, exact_output
-from lineage.properties.law import Law, LawViolation
+from lineage.properties.law import Law, LawViolation, significant
 from lineage.properties.segments import SegmentCase
 
 MAX_CALLS = 3
@@ -60,4 +60,4 @@ def _got(target: Target, canonical, case: SegmentCase) -> str:
 
 
 def _round(array: np.ndarray) -> str:
-    return str(np.round(np.asarray(array, dtype=np.float64), 10).tolist())
+    return significant(array)

@@ -41,7 +41,9 @@ def make_target(contract: str, function, *, convention: str = "canonical", frame
     resolved = resolve(function) if isinstance(function, str) else function
     if not callable(resolved):
         raise TargetError(f"target: {label} is not callable (got {type(resolved).__name__})")
-    numerics = Numerics(framework or conv.numerics.framework, dtype or conv.numerics.dtype)
+    numerics = conv.numerics
+    if not conv.fixed_numerics:
+        numerics = Numerics(framework or conv.numerics.framework, dtype or conv.numerics.dtype)
     return Target(contract, resolved, label, conv, numerics)
 
 

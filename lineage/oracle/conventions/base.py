@@ -38,6 +38,7 @@ class Convention:
     summary: str = ""
     capabilities: Capabilities = Capabilities()
     numerics: Numerics = Numerics()
+    fixed_numerics: bool = False  # the target computes in ``numerics`` whatever the user asks for
     signatures: dict[str, str] = {}  # contract -> the target's signature in this convention
 
     def calls(self, contract: str, arrays: dict[str, np.ndarray], params: dict) -> list[TargetCall]:
@@ -79,7 +80,10 @@ class Convention:
                         f"{self.signatures.get(contract, contract)}"
                     )
                 out[call.place] = piece.reshape(slot)
-            return out if out is not None else np.zeros(arrays["rewards"].shape)
+            if out is None:
+                return np.zeros(arrays["rewards"].shape)
+            # Held to the coarser of the dtype it was given and the dtype it returned.
+            return out.astype(np.float32) if numerics.dtype == "float32" and out.dtype == np.float64 else out
 
         canonical.__name__ = f"{self.name}_{contract}"
         return canonical

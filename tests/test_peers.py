@@ -1,0 +1,186 @@
+"""The oracle against the real peers, in their own calling conventions: Stable-Baselines3's RolloutBuffer
+(sb3), TorchRL's loop and vectorised GAE (torchrl, float32 and float64) and Tianshou's ``_gae`` (tianshou).
+
+Each test pins exactly what the oracle finds (``oracle-quick``, derandomized under ``CI``): a correct peer
+passes every law; a peer that is wrong, or only float32-accurate in float64, is pinned law by law as an
+expected failure or a warning, with the reason and the oracle's minimal counterexample in the docstring.
+Tested with stable-baselines3 2.9.2, torchrl 0.14.1 (tensordict 0.14.3) and tianshou 2.0.1 on torch 2.13.
+"""
+
+import pytest
+from stable_baselines3.common.buffers import RolloutBuffer
+from tianshou.algorithm.algorithm_base import _gae
+from torchrl.objectives.value.functional import generalized_advantage_estimate, vec_generalized_advantage_estimate
+
+from lineage.oracle import check
+from lineage.oracle.conventions import get_convention
+from lineage.properties.law import laws_for
+
+
+@pytest.fixture(autouse=True)
+def derandomized(monkeypatch):
+    """The statuses pinned here are those of the derandomized search (the oracle profiles derandomize under
+    CI); pin the search everywhere so a local run cannot draw a different first failure."""
+    monkeypatch.setenv("CI", "1")
+
+
+def statuses(report) -> dict[str, str]:
+    """law name (without the contract) → status."""
+    return {result.law.partition(".")[2]: result.status for result in report.results}
+
+
+def expected(contract: str, convention: str = "torchrl", **exceptions: set[str]) -> dict[str, str]:
+    """Every law of ``contract`` passed (or not applicable where the convention lacks what the law needs),
+    except the named laws, which have the status given by the keyword (``warning=...``, ...)."""
+    capabilities = get_convention(convention).capabilities
+    out = {law.name: "not applicable" if capabilities.missing(law.requires) else "passed" for law in laws_for(contract)}
+    for status, laws in exceptions.items():
+        out.update(dict.fromkeys(laws, status.replace("_", " ")))
+    return out
+
+
+@pytest.mark.parametrize("contract", ["gae", "lambda_returns", "discounted_returns"])
+def test_sb3_rollout_buffer_passes_every_law(contract):
+    """SB3's RolloutBuffer (numpy float32), truncation folded into the reward as its collect_rollouts does."""
+    report = check(contract, RolloutBuffer, convention="sb3", profile="oracle-quick")
+    assert statuses(report) == expected(contract, "sb3"), report.render()
+    assert report.ok
+
+
+def test_tianshou_gae_passes_every_law():
+    """Tianshou's _gae (numpy float64), its arguments prepared as compute_episodic_return prepares them."""
+    report = check("gae", _gae, convention="tianshou", profile="oracle-quick")
+    assert statuses(report) == expected("gae", "tianshou"), report.render()
+    assert report.ok
+
+
+@pytest.mark.parametrize("contract", ["gae", "lambda_returns"])
+def test_torchrl_gae_passes_every_law_in_float32(contract):
+    report = check(contract, generalized_advantage_estimate, convention="torchrl", profile="oracle-quick")
+    assert statuses(report) == expected(contract), report.render()
+    assert report.ok
+
+
+# The laws that compare the output with a value computed exactly from γ: the ones a float32 γ shows up in.
+EXACT_IN_GAMMA = {
+    "gae": {
+        "lambda_zero_is_td_error",
+        "lambda_one_is_monte_carlo",
+        "backward_recursion",
+        "explicit_sum",
+        "average_of_k_step_advantages",
+        "final_value_enters_with_its_weight",
+        "unbiased_when_truncation_bootstraps",
+        "termination_at_a_cut_drops_the_bootstrap",
+        "expectation_matches_closed_form",
+    },
+    "lambda_returns": {
+        "advantage_plus_value",
+        "td_lambda_recursion",
+        "lambda_zero_is_td_target",
+        "final_value_enters_with_its_weight",
+    },
+}
+
+
+@pytest.mark.parametrize("contract", ["gae", "lambda_returns"])
+def test_torchrl_gae_in_float64_is_only_float32_accurate(contract):
+    """Expected warning on every law that compares with an exact value: given float64 tensors,
+    ``generalized_advantage_estimate`` multiplies γ by ``(~terminated).int()`` and λγ by ``(~done).int()``,
+    a Python float times an integer tensor, which torch computes in its default dtype float32, so γ and γλ
+    are rounded to float32 before they meet the float64 values. The laws comparing the target with itself
+    (prefix, suffix, linearity, batch columns, termination wins) pass in float64.
+
+    Minimal counterexample (gae.final_value_enters_with_its_weight): ShiftedFinalValue(case=SegmentCase(
+    Segment(rewards=[0.0], values=[0.0], next_values=[10.0], terminated=[False], truncated=[True]),
+    gamma=0.9, lam=0.95), step=0, delta=1.0): the advantage must move by γΔ = 0.9, it moves by
+    0.8999999761581421 = float32(0.9). Likewise gae.lambda_zero_is_td_error on rewards=[1.0, 0.0],
+    values=[0.5, 0.2], next_values=[0.2, 0.0], γ = 0.9, λ = 0: expected 0.68, got 0.6799999952316285.
+    """
+    report = check(
+        contract, generalized_advantage_estimate, convention="torchrl", dtype="float64", profile="oracle-quick"
+    )
+    assert statuses(report) == expected(contract, warning=EXACT_IN_GAMMA[contract]), report.render()
+    assert report.ok
+
+
+# The laws that compare the target with itself.
+STRUCTURAL = {
+    "independent_of_what_follows_an_episode_end",
+    "time_shift_consistency",
+    "linear_in_rewards_and_values",
+    "batch_columns_are_independent",
+    "termination_wins",
+}
+CRASH = (
+    "raises IndexError when γλ < 1e-7: _geom_series_like returns a 1-D zero tensor for γλ = 0 (_custom_conv1d "
+    "then fails) and an empty series for 0 < γλ < 1e-7 (rs[0] = 1 fails)"
+)
+TRUNCATION = (
+    "keeps (γλ)^k only for k < int(log 1e-7 / log γλ): the first dropped term can be as large as 1e-7/γλ, far "
+    "above float32 rounding when γλ is small"
+)
+# In float64 these gae laws meet γλ = 0 before a float32-rounded γ; the other exact laws warn first.
+FLOAT64_GAE_CRASHES = {
+    "lambda_zero_is_td_error",
+    "lambda_one_is_monte_carlo",
+    "backward_recursion",
+    "average_of_k_step_advantages",
+}
+CLOSED_FORM = {"expectation_matches_closed_form"}
+TD_TARGET = {"lambda_zero_is_td_target"}
+VEC_GAE = [  # contract, dtype, laws failing by the crash, by the truncation, laws with a warning
+    pytest.param("gae", "float32", EXACT_IN_GAMMA["gae"] - CLOSED_FORM | STRUCTURAL, CLOSED_FORM, set(), id="gae-32"),
+    pytest.param(
+        "gae",
+        "float64",
+        FLOAT64_GAE_CRASHES | STRUCTURAL,
+        set(),
+        EXACT_IN_GAMMA["gae"] - FLOAT64_GAE_CRASHES,
+        id="gae-64",
+    ),
+    pytest.param("lambda_returns", "float32", EXACT_IN_GAMMA["lambda_returns"] | STRUCTURAL, set(), set(), id="lr-32"),
+    pytest.param(
+        "lambda_returns",
+        "float64",
+        TD_TARGET | STRUCTURAL,
+        set(),
+        EXACT_IN_GAMMA["lambda_returns"] - TD_TARGET,
+        id="lr-64",
+    ),
+]
+
+
+@pytest.mark.parametrize(("contract", "dtype", "crashes", "truncations", "warnings"), VEC_GAE)
+def test_torchrl_vectorised_gae_fails_when_gamma_lambda_is_small(contract, dtype, crashes, truncations, warnings):
+    """Expected failures of vec_generalized_advantage_estimate, two bugs of its geometric series
+    (torchrl/objectives/value/functional.py, _geom_series_like with thr = 1e-7):
+
+    * it crashes when γλ < 1e-7, the λ = 0 (TD(0)) and γ = 0 limits included. Minimal counterexample (every
+      crashing law shrinks to it or to λ = 1.19e-7): SegmentCase(Segment(rewards=[0.0], values=[0.0],
+      next_values=[0.0], terminated=[False], truncated=[False]), gamma=0.0, lam=0.0) → IndexError: tuple index
+      out of range in _custom_conv1d; with gamma=0.5, lam=1.192092896e-07 → IndexError: index 0 is out of
+      bounds for dimension 0 with size 0 in _geom_series_like;
+    * the series stops one term early: lim = int(log(1e-7)/log(γλ)) keeps (γλ)^0 … (γλ)^{lim−1}, so the dropped
+      (γλ)^lim lies in [1e-7, 1e-7/γλ). In float32, gae.expectation_matches_closed_form on StartedRollouts(
+      horizon=3, lam=0.00390625, γ = 0.95) is off by 2.3e-06 > its allowance 1.23e-06 (γλ = 0.0037, lim = 2,
+      (γλ)^2 = 1.4e-05 dropped). By hand: γ = 1, λ = 1e-4, rewards = values = [0, 0], next_values = [0, 1]
+      gives A_0 = 0 instead of 1e-4 (lim = 1).
+
+    In float64 the laws that did not crash warn, for the float32 γ of the loop version (the TD errors multiply
+    γ by an integer tensor) and the 1e-7 cut of the series (spec §1.3)."""
+    reasons = dict.fromkeys(crashes, CRASH) | dict.fromkeys(truncations, TRUNCATION)
+    report = check(
+        contract,
+        vec_generalized_advantage_estimate,
+        convention="torchrl",
+        dtype=dtype,
+        profile="oracle-quick",
+        expected_failures=reasons,
+    )
+    pinned = expected(contract, expected_failure=crashes | truncations, warning=warnings)
+    assert statuses(report) == pinned, report.render()
+    messages = {result.law.partition(".")[2]: result.message for result in report.results}
+    assert all("the target raised IndexError" in messages[law] for law in crashes), report.render()
+    assert not any("the target raised" in messages[law] for law in truncations), report.render()
+    assert report.ok
