@@ -56,7 +56,7 @@ def _got(target: Target, canonical, case: SegmentCase) -> str:
     try:
         return _round(call(CONTRACTS[target.contract], canonical, case)[0])
     except LawViolation as violation:
-        return str(violation).splitlines()[0]
+        return str(violation).splitlines()[0].removeprefix("the target ")
 
 
 def _round(array: np.ndarray) -> str:
