@@ -39,6 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "refutes(*ids): the test shows the printed form of these claims is wrong")
     config.pluginmanager.register(ClaimLedger(), "lineage-claim-ledger")
     config.pluginmanager.register(OracleLedger(config), "lineage-oracle-ledger")
+    configured_targets(config)  # a bad --target is one usage error now, not an error per collected module
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
