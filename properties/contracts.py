@@ -1,21 +1,29 @@
-"""The return/advantage contracts: each function's canonical arguments, and how a law calls a target.
+"""Contracts: each function's canonical arguments and output, and how a law calls a target.
 
 A target is any callable with the canonical signature (lineage's own functions satisfy it; the oracle
-wraps other libraries' functions into it). :func:`call` hands it a case as float64 / bool numpy arrays
-and reads back a float64 array of the segment's shape, or raises :class:`LawViolation` saying why not.
+wraps other libraries' functions into it). A case supplies its arrays through ``case.inputs()`` and its
+keyword parameters as attributes; :func:`call` hands the target float64 / bool numpy arrays and reads back
+a float64 array of the contract's output shape, or raises :class:`LawViolation` saying why not. Each
+contract also names a trivial case for the oracle's preflight and the exact output of a case for repros.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from lineage.properties import exact
 from lineage.properties.law import LawViolation, record_call
-from lineage.properties.segments import SegmentCase
+from lineage.properties.segments import Segment, SegmentCase
 
 ALL_FIELDS = ("rewards", "values", "next_values", "terminated", "truncated")
+
+
+def per_step(inputs: dict[str, np.ndarray]) -> tuple[int, ...]:
+    """The output shape of the return/advantage contracts: one value per step, like ``rewards``."""
+    return inputs["rewards"].shape
 
 
 @dataclass(frozen=True)
@@ -24,37 +32,89 @@ class Contract:
     arguments: tuple[str, ...]
     parameters: tuple[str, ...]
     output: str
+    trivial: object  # a case every correct implementation handles (the oracle's preflight input)
+    exact: Callable[[object], np.ndarray]  # what the contract requires on a case, in exact arithmetic
+    shape: Callable[[dict[str, np.ndarray]], tuple[int, ...]] = per_step
 
     def signature(self) -> str:
         return f"{self.name}({', '.join(self.arguments)}, *, {', '.join(self.parameters)}) -> {self.output}"
 
 
+# Two steps, no episode end, nothing special.
+TRIVIAL_SEGMENT = Segment(
+    rewards=[1.0, 0.5], values=[0.5, 0.25], next_values=[0.25, 2.0], terminated=[False, False], truncated=[False, False]
+)
+
+
+def _exact(formula, *parameters):
+    return lambda case: exact.evaluate(formula, case.segment, *(getattr(case, p) for p in parameters))
+
+
+def _exact_lambda_returns(case: SegmentCase) -> np.ndarray:
+    return exact.evaluate(exact.gae, case.segment, case.gamma, case.lam) + case.segment.arrays()["values"]
+
+
 CONTRACTS = {
     c.name: c
     for c in (
-        Contract("td_errors", ("rewards", "values", "next_values", "terminated"), ("gamma",), "td_errors"),
-        Contract("discounted_returns", ("rewards", "next_values", "terminated", "truncated"), ("gamma",), "returns"),
-        Contract("n_step_advantages", ALL_FIELDS, ("gamma", "n"), "advantages"),
-        Contract("gae", ALL_FIELDS, ("gamma", "lam"), "advantages"),
-        Contract("lambda_returns", ALL_FIELDS, ("gamma", "lam"), "returns"),
+        Contract(
+            "td_errors",
+            ("rewards", "values", "next_values", "terminated"),
+            ("gamma",),
+            "td_errors",
+            SegmentCase(TRIVIAL_SEGMENT, gamma=0.5),
+            _exact(exact.td_errors, "gamma"),
+        ),
+        Contract(
+            "discounted_returns",
+            ("rewards", "next_values", "terminated", "truncated"),
+            ("gamma",),
+            "returns",
+            SegmentCase(TRIVIAL_SEGMENT, gamma=0.5),
+            _exact(exact.reward_to_go, "gamma"),
+        ),
+        Contract(
+            "n_step_advantages",
+            ALL_FIELDS,
+            ("gamma", "n"),
+            "advantages",
+            SegmentCase(TRIVIAL_SEGMENT, gamma=0.5, n=1),
+            _exact(exact.n_step_advantages, "gamma", "n"),
+        ),
+        Contract(
+            "gae",
+            ALL_FIELDS,
+            ("gamma", "lam"),
+            "advantages",
+            SegmentCase(TRIVIAL_SEGMENT, gamma=0.5, lam=0.5),
+            _exact(exact.gae, "gamma", "lam"),
+        ),
+        Contract(
+            "lambda_returns",
+            ALL_FIELDS,
+            ("gamma", "lam"),
+            "returns",
+            SegmentCase(TRIVIAL_SEGMENT, gamma=0.5, lam=0.5),
+            _exact_lambda_returns,
+        ),
     )
 }
 
 
-def call(contract: Contract, target, case: SegmentCase) -> tuple[np.ndarray, float]:
+def call(contract: Contract, target, case) -> tuple[np.ndarray, float]:
     """``target`` applied to ``case``: its output as float64, checked for shape and finiteness, and the
     machine epsilon of the dtype it came in (the precision the target can be held to)."""
     record_call(case)
-    arrays = case.segment.arrays()
+    arrays = case.inputs()
     params = {p: getattr(case, p) for p in contract.parameters}
     out = target(*(arrays[a] for a in contract.arguments), **params)
     try:
         got, eps = to_numpy(out), output_eps(out)
     except Exception as exc:
         raise LawViolation(f"{contract.output}: the output could not be read as an array ({exc})") from None
-    expected_shape = arrays["rewards"].shape
+    expected_shape = contract.shape(arrays)
     if got.shape != expected_shape:
-        raise LawViolation(f"{contract.output}: expected shape {expected_shape} (like rewards), got {got.shape}")
+        raise LawViolation(f"{contract.output}: expected shape {expected_shape}, got {got.shape}")
     if not np.all(np.isfinite(got)):
         raise LawViolation(f"{contract.output}: non-finite output {got.tolist()} for finite input")
     return got, eps
@@ -75,16 +135,3 @@ def to_numpy(out) -> np.ndarray:
     if hasattr(out, "detach"):
         out = out.detach().cpu().numpy()
     return np.array(out, dtype=np.float64)
-
-
-def exact_output(contract: str, case: SegmentCase) -> np.ndarray:
-    """What the contract says the output must be, evaluated in exact arithmetic."""
-    segment, gamma = case.segment, case.gamma
-    if contract == "td_errors":
-        return exact.evaluate(exact.td_errors, segment, gamma)
-    if contract == "discounted_returns":
-        return exact.evaluate(exact.reward_to_go, segment, gamma)
-    if contract == "n_step_advantages":
-        return exact.evaluate(exact.n_step_advantages, segment, gamma, case.n)
-    advantages = exact.evaluate(exact.gae, segment, gamma, case.lam)
-    return advantages if contract == "gae" else advantages + segment.arrays()["values"]

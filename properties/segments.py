@@ -142,6 +142,10 @@ class SegmentCase:
         extra = "".join(f", {name}={getattr(self, name)!r}" for name in ("lam", "n") if getattr(self, name) is not None)
         return f"SegmentCase({self.segment!r}, gamma={self.gamma!r}{extra})"
 
+    def inputs(self) -> dict[str, np.ndarray]:
+        """The arrays a contract's target receives (see ``lineage.properties.contracts``)."""
+        return self.segment.arrays()
+
     def on(self, segment: Segment) -> SegmentCase:
         """The same γ, λ and n applied to another segment."""
         return replace(self, segment=segment)

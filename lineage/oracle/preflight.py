@@ -14,23 +14,8 @@ from lineage.oracle.numerics import to_numpy
 from lineage.oracle.targets import Target
 from lineage.properties.contracts import CONTRACTS, call
 from lineage.properties.law import LawViolation
-from lineage.properties.segments import Segment, SegmentCase
 
 TIME_LIMIT_SECONDS = 30.0
-
-# Two steps, no episode end, nothing special: every correct implementation handles it.
-TRIVIAL = SegmentCase(
-    Segment(
-        rewards=[1.0, 0.5],
-        values=[0.5, 0.25],
-        next_values=[0.25, 2.0],
-        terminated=[False, False],
-        truncated=[False, False],
-    ),
-    gamma=0.5,
-    lam=0.5,
-    n=1,
-)
 
 
 @dataclass(frozen=True)
@@ -41,7 +26,7 @@ class Problem:
 
 def preflight(target: Target, time_limit: float = TIME_LIMIT_SECONDS) -> list[Problem]:
     """The list of problems found (empty: the laws may run)."""
-    case = SegmentCase(TRIVIAL.segment, TRIVIAL.gamma, *_parameters(target.contract))
+    case = CONTRACTS[target.contract].trivial
     canonical = target.canonical()
     first, problem = _timed_call(lambda: call(CONTRACTS[target.contract], canonical, case)[0], time_limit)
     if problem:
@@ -57,11 +42,6 @@ def preflight(target: Target, time_limit: float = TIME_LIMIT_SECONDS) -> list[Pr
     return problems
 
 
-def _parameters(contract: str) -> tuple:
-    params = CONTRACTS[contract].parameters
-    return (TRIVIAL.lam if "lam" in params else None, TRIVIAL.n if "n" in params else None)
-
-
 def _timed_call(thunk, time_limit: float):
     """(result, None) or (None, Problem): LawViolations become the "callable" problem, and a call that
     does not return within the limit the "time limit" problem."""
@@ -71,19 +51,19 @@ def _timed_call(thunk, time_limit: float):
         try:
             box["result"] = thunk()
         except LawViolation as violation:
-            box["problem"] = Problem("callable", f"on a trivial two-step input: {violation}")
+            box["problem"] = Problem("callable", f"on a trivial input: {violation}")
 
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
     worker.join(time_limit)
     if worker.is_alive():
-        return None, Problem("time limit", f"a two-step input did not return within {time_limit:g} s")
+        return None, Problem("time limit", f"a trivial input did not return within {time_limit:g} s")
     return box.get("result"), box.get("problem")
 
 
-def _mutation_problems(target: Target, case: SegmentCase) -> list[Problem]:
+def _mutation_problems(target: Target, case) -> list[Problem]:
     """Run the convention's calls with snapshots of the arguments and compare them afterwards."""
-    arrays = case.segment.arrays()
+    arrays = case.inputs()
     params = {p: getattr(case, p) for p in CONTRACTS[target.contract].parameters}
     problems = []
     for target_call in target.convention.calls(target.contract, arrays, params):

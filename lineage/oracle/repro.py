@@ -5,21 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 from lineage.oracle.targets import Target
-from lineage.properties.contracts import CONTRACTS, call, exact_output
+from lineage.properties.contracts import CONTRACTS, call
 from lineage.properties.law import Law, LawViolation, significant
-from lineage.properties.segments import SegmentCase
 
 MAX_CALLS = 3
 MAX_ENTRIES = 200  # larger inputs are not printed
 
 
-def repro(target: Target, law: Law, calls: list[SegmentCase]) -> str:
+def repro(target: Target, law: Law, calls: list) -> str:
     """Source that imports the target and makes the calls the failing law made, each followed by what the
     contract says it must return and what the target returned."""
-    cases = [c for c in calls if isinstance(c, SegmentCase)][:MAX_CALLS]
+    cases = [c for c in calls if hasattr(c, "inputs")][:MAX_CALLS]
     if not cases:
         return ""
-    if any(np.size(c.segment.rewards) > MAX_ENTRIES for c in cases):
+    if any(sum(np.size(a) for a in c.inputs().values()) > MAX_ENTRIES for c in cases):
         return f"(inputs larger than {MAX_ENTRIES} entries are not printed; rerun the law {law.id})"
     lines = [
         f"# {law.id} in the {target.convention.name} convention ({target.numerics.framework} {target.numerics.dtype})",
@@ -30,9 +29,9 @@ def repro(target: Target, law: Law, calls: list[SegmentCase]) -> str:
     for number, case in enumerate(cases, start=1):
         lines.append(f"# call {number} of {len(cases)}: {_parameters_text(target.contract, case)}")
         params = {p: getattr(case, p) for p in CONTRACTS[target.contract].parameters}
-        for target_call in target.convention.calls(target.contract, case.segment.arrays(), params):
+        for target_call in target.convention.calls(target.contract, case.inputs(), params):
             lines += target.convention.render(target.label, target_call, target.numerics)
-        expected = exact_output(target.contract, case)
+        expected = CONTRACTS[target.contract].exact(case)
         lines.append(f"# the contract requires {CONTRACTS[target.contract].output} (time-major): {_round(expected)}")
         lines.append(f"# the target gave:                                    {_got(target, canonical, case)}")
     return "\n".join(lines)
@@ -48,11 +47,11 @@ def _import_lines(label: str) -> list[str]:
     return [f"from {module} import {head}", f"target = {qualname}"]
 
 
-def _parameters_text(contract: str, case: SegmentCase) -> str:
+def _parameters_text(contract: str, case) -> str:
     return ", ".join(f"{p}={getattr(case, p)!r}" for p in CONTRACTS[contract].parameters)
 
 
-def _got(target: Target, canonical, case: SegmentCase) -> str:
+def _got(target: Target, canonical, case) -> str:
     try:
         return _round(call(CONTRACTS[target.contract], canonical, case)[0])
     except LawViolation as violation:

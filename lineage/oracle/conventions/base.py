@@ -71,7 +71,7 @@ class Convention:
             for call in self.calls(contract, arrays, params):
                 piece = _read_output(self, contract, call, run_target(self, function, call, numerics))
                 if out is None:
-                    out = np.zeros(arrays["rewards"].shape, dtype=piece.dtype)
+                    out = np.zeros(CONTRACTS[contract].shape(arrays), dtype=piece.dtype)
                 slot = out[call.place].shape
                 if piece.size != int(np.prod(slot)):
                     raise LawViolation(
@@ -81,7 +81,7 @@ class Convention:
                     )
                 out[call.place] = piece.reshape(slot)
             if out is None:
-                return np.zeros(arrays["rewards"].shape)
+                return np.zeros(CONTRACTS[contract].shape(arrays))
             # Held to the coarser of the dtype it was given and the dtype it returned.
             return out.astype(np.float32) if numerics.dtype == "float32" and out.dtype == np.float64 else out
 
