@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -59,3 +60,13 @@ def check_positive_int(name: str, x) -> int:
     if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 1:
         raise ValueError(f"{name}: expected an integer >= 1, got {x!r}")
     return int(x)
+
+
+def check_real(name: str, x, *, minimum: float = -math.inf, inclusive: bool = True) -> float:
+    """A finite real scalar ≥ ``minimum`` (> ``minimum`` when not ``inclusive``); bools are refused."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
+        raise ValueError(f"{name}: expected a finite real number, got {x!r}")
+    value = float(x)
+    if value < minimum or (not inclusive and value == minimum):
+        raise ValueError(f"{name}: must be {'>=' if inclusive else '>'} {minimum}, got {value}")
+    return value

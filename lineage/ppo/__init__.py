@@ -1,1 +1,27 @@
 """PPO: clipped and penalised surrogates, value clipping, KL estimators and the adaptive KL coefficient (notes §PPO)."""
+
+from lineage.ppo.advantage_normalization import normalize_advantages
+from lineage.ppo.clip import clip_fraction, clipped_surrogate, ppo_clip_loss, probability_ratio
+from lineage.ppo.entropy import categorical_entropy, combined_loss
+from lineage.ppo.kl_estimators import kl_k1, kl_k2, kl_k3
+from lineage.ppo.penalty import adapt_kl_coef, categorical_kl, penalized_surrogate, ppo_penalty_loss
+from lineage.ppo.value_loss import clip_value, value_loss
+
+__all__ = [
+    "adapt_kl_coef",
+    "categorical_entropy",
+    "categorical_kl",
+    "clip_fraction",
+    "clip_value",
+    "clipped_surrogate",
+    "combined_loss",
+    "kl_k1",
+    "kl_k2",
+    "kl_k3",
+    "normalize_advantages",
+    "penalized_surrogate",
+    "ppo_clip_loss",
+    "ppo_penalty_loss",
+    "probability_ratio",
+    "value_loss",
+]

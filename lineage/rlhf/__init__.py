@@ -1,1 +1,17 @@
 """RLHF-PPO: per-token KL-penalised rewards, whitening and the proportional KL controller (notes §PPO, RLHF part)."""
+
+from lineage.rlhf.kl_controller import AdaptiveKLController, proportional_kl_coef
+from lineage.rlhf.rewards import token_rewards
+from lineage.rlhf.sequences import AutoregressivePolicy, all_sequences, sequence_kl, token_kls
+from lineage.rlhf.whiten import whiten
+
+__all__ = [
+    "AdaptiveKLController",
+    "AutoregressivePolicy",
+    "all_sequences",
+    "proportional_kl_coef",
+    "sequence_kl",
+    "token_kls",
+    "token_rewards",
+    "whiten",
+]

@@ -1,0 +1,136 @@
+"""Exact enumeration of tiny autoregressive policies, for expectations over responses without sampling.
+
+A policy over responses y = (y_0, …, y_{L−1}) of L tokens from a vocabulary of V is a table of next-token
+distributions π(· | y_<t), one row per prefix. With V, L ≤ 3 there are at most 27 responses, so every
+expectation over y ~ π is a finite sum, and the identities behind RLHF-PPO can be checked exactly:
+
+    π(y) = Π_t π(y_t | y_<t)                                               (chain rule of probability)
+    KL(π‖q) = Σ_y π(y) log π(y)/q(y) = Σ_t E_{y~π}[KL(π(·|y_<t) ‖ q(·|y_<t))]     (chain rule of KL)
+
+(claims STD-RLHF-2, STD-RLHF-3, RLHF-3, STD-KL-2; notes §PPO, RLHF part).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from lineage._validation import as_float_array, check_positive_int
+from lineage.tabular.policy import softmax
+
+_STOCHASTIC_ATOL = 1e-9
+
+
+def all_sequences(vocab_size: int, length: int) -> np.ndarray:
+    """Every response of ``length`` tokens from ``vocab_size`` tokens, ``[V^L, L]``, in lexicographic order
+    (response y has index Σ_i y_i V^(L−1−i))."""
+    vocab_size = check_positive_int("vocab_size", vocab_size)
+    length = check_positive_int("length", length)
+    return np.array(list(itertools.product(range(vocab_size), repeat=length)), dtype=int)
+
+
+@dataclass(frozen=True, eq=False)
+class AutoregressivePolicy:
+    """π(y_t | y_<t) for responses of ``length`` tokens: ``conditionals[row]`` is the next-token distribution
+    after one prefix. The rows hold the prefixes of 0, 1, …, L − 1 tokens in that order, each length in
+    lexicographic order (Σ_{t<L} V^t rows). Every entry is positive, so every log-probability is finite."""
+
+    conditionals: np.ndarray  # [Σ_{t<L} V^t, V]
+    length: int
+
+    def __post_init__(self) -> None:
+        length = check_positive_int("length", self.length)
+        table = as_float_array("conditionals", self.conditionals)
+        if table.ndim != 2 or table.shape[1] == 0:
+            raise ValueError(f"conditionals: expected shape [prefixes, V] with V >= 1, got {table.shape}")
+        prefixes = sum(table.shape[1] ** t for t in range(length))
+        if table.shape[0] != prefixes:
+            raise ValueError(
+                f"conditionals: expected {prefixes} rows, one per prefix of fewer than {length} tokens "
+                f"over a vocabulary of {table.shape[1]}, got {table.shape[0]}"
+            )
+        if np.any(table <= 0) or not np.allclose(table.sum(axis=1), 1.0, rtol=0, atol=_STOCHASTIC_ATOL):
+            raise ValueError("conditionals: every row must be a distribution with positive entries")
+        object.__setattr__(self, "conditionals", table)
+        object.__setattr__(self, "length", length)
+
+    @classmethod
+    def from_logits(cls, logits, length: int) -> AutoregressivePolicy:
+        """π(· | y_<t) = softmax(logits[row of y_<t])."""
+        return cls(softmax(logits), length)
+
+    @classmethod
+    def from_sequence_probs(cls, probs, vocab_size: int, length: int) -> AutoregressivePolicy:
+        """The policy whose responses (in the order of :func:`all_sequences`) have probabilities ``probs``:
+        π(y_t | y_<t) = P(y_≤t) / P(y_<t), from the marginals of the prefixes."""
+        sequences = all_sequences(vocab_size, length)
+        p = as_float_array("probs", probs)
+        if p.shape != (len(sequences),):
+            raise ValueError(f"probs: expected shape ({len(sequences)},), one per response, got {p.shape}")
+        if np.any(p <= 0) or not np.isclose(p.sum(), 1.0, rtol=0, atol=_STOCHASTIC_ATOL):
+            raise ValueError("probs: expected a distribution over the responses with positive entries")
+        tables = []
+        for t in range(length):
+            joint = p.reshape(vocab_size ** (t + 1), -1).sum(axis=1).reshape(vocab_size**t, vocab_size)
+            tables.append(joint / joint.sum(axis=1, keepdims=True))  # P(y_<t, y_t) / P(y_<t)
+        return cls(np.concatenate(tables), length)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.conditionals.shape[1]
+
+    @property
+    def sequences(self) -> np.ndarray:
+        """Every response, ``[V^L, L]`` (:func:`all_sequences`); the rows of every per-response array below."""
+        return all_sequences(self.vocab_size, self.length)
+
+    def next_token_distributions(self) -> np.ndarray:
+        """π(· | y_<t) for every response y and position t, ``[V^L, L, V]``."""
+        sequences = self.sequences
+        rows = np.zeros(sequences.shape, dtype=int)
+        code, offset = np.zeros(len(sequences), dtype=int), 0
+        for t in range(self.length):
+            rows[:, t] = offset + code  # prefixes of t tokens start at Σ_{k<t} V^k; y_<t read in base V
+            code = code * self.vocab_size + sequences[:, t]
+            offset += self.vocab_size**t
+        return self.conditionals[rows]
+
+    def token_probs(self) -> np.ndarray:
+        """π(y_t | y_<t) for every response y and position t, ``[V^L, L]``."""
+        chosen = self.sequences[:, :, None]
+        return np.take_along_axis(self.next_token_distributions(), chosen, axis=2)[:, :, 0]
+
+    def token_log_probs(self) -> np.ndarray:
+        """log π(y_t | y_<t), ``[V^L, L]``: what a language model reports per response token."""
+        return np.log(self.token_probs())
+
+    def sequence_probs(self) -> np.ndarray:
+        """π(y) = Π_t π(y_t | y_<t) for every response, ``[V^L]``."""
+        return self.token_probs().prod(axis=1)
+
+    def expectation(self, per_sequence) -> np.ndarray:
+        """E_{y~π}[f(y)] = Σ_y π(y) f(y) for ``f`` given per response along the first axis."""
+        return np.tensordot(self.sequence_probs(), np.asarray(per_sequence, dtype=float), axes=1)
+
+
+def sequence_kl(p: AutoregressivePolicy, q: AutoregressivePolicy) -> float:
+    """KL(p‖q) = Σ_y p(y) log(p(y)/q(y)) over whole responses."""
+    _check_same_responses(p, q)
+    p_y, q_y = p.sequence_probs(), q.sequence_probs()
+    return float(p_y @ (np.log(p_y) - np.log(q_y)))
+
+
+def token_kls(p: AutoregressivePolicy, q: AutoregressivePolicy) -> np.ndarray:
+    """KL(p(·|y_<t) ‖ q(·|y_<t)) over the whole vocabulary, for every response y and position t, ``[V^L, L]``."""
+    _check_same_responses(p, q)
+    p_next, q_next = p.next_token_distributions(), q.next_token_distributions()
+    return (p_next * (np.log(p_next) - np.log(q_next))).sum(axis=2)
+
+
+def _check_same_responses(p: AutoregressivePolicy, q: AutoregressivePolicy) -> None:
+    if (q.vocab_size, q.length) != (p.vocab_size, p.length):
+        raise ValueError(
+            f"q: responses of {q.length} tokens over {q.vocab_size}, but p has {p.length} tokens over {p.vocab_size}"
+        )

@@ -1,0 +1,77 @@
+"""Per-batch advantage normalisation of PPO implementations (notes §PPO; spec library conventions §0, bugs 4 and 24),
+held to the spec's law for whitened advantages (STD-RLHF-5: mean 0 and std 1 when the spread is positive), with the
+ddof convention explicit and the degenerate batches defined.
+
+Tolerances: the output has entries up to n^{1/2} in size (|A − mean| ≤ √n·std); its mean and std are sums of n of
+them, exact to ``scaled_tolerance`` of that size.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import example, given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from lineage.ppo import normalize_advantages
+from lineage.properties.mdp_strategies import assert_identity
+from lineage.properties.ppo_strategies import EPS, finite
+from lineage.properties.tolerance import scaled_tolerance
+
+advantage_batches = st.integers(1, 32).flatmap(
+    lambda n: arrays(np.float64, (n,), elements=st.one_of(st.just(1.5), finite(-100.0, 100.0)))
+)
+
+
+def output_tolerance(n: int) -> float:
+    return scaled_tolerance(EPS, math.sqrt(n) + 1, n)
+
+
+@pytest.mark.claim("STD-RLHF-5")
+@given(advantages=advantage_batches, ddof=st.sampled_from([0, 1]), eps=st.sampled_from([0.0, 1e-8]))
+@example(advantages=np.array([3.0]), ddof=1, eps=1e-8)
+@example(advantages=np.array([1.0, 1.0, 1.0]), ddof=0, eps=0.0)
+def test_normalised_advantages_have_mean_zero_and_unit_std_or_are_zero(advantages, ddof, eps):
+    """STD-RLHF-5 (notes §PPO): (A − mean)/(std_ddof + eps) has mean 0 and std_ddof σ/(σ + eps) — exactly 1 for
+    eps = 0. A batch of one or with all entries equal maps to zeros, never NaN (SB3 gave NaN for [3.0] with the
+    unbiased std, Tianshou's TRPO for [1, 1, 1] without eps)."""
+    got = normalize_advantages(advantages, ddof=ddof, eps=eps)
+    assert got.shape == advantages.shape and got.dtype == advantages.dtype
+    if np.ptp(advantages) == 0:
+        assert np.array_equal(got, np.zeros_like(advantages)), got
+        return
+    atol = output_tolerance(len(advantages))
+    assert_identity(float(np.mean(got)), 0.0, atol=atol, what="mean of the normalised advantages")
+    sigma = float(np.std(advantages, ddof=ddof))  # may underflow to 0 for a tiny spread; lineage's does not
+    expected_std = 1.0 if eps == 0.0 else sigma / (sigma + eps)
+    assert_identity(float(np.std(got, ddof=ddof)), expected_std, atol=atol, what="their std")
+
+
+@pytest.mark.claim("STD-RLHF-5")
+@given(advantages=advantage_batches, scale=finite(1e-3, 1e3), shift=finite(-100.0, 100.0))
+def test_exact_normalisation_is_invariant_to_a_positive_affine_map(advantages, scale, shift):
+    """STD-RLHF-5 (notes §PPO): with eps = 0, normalising scale·A + shift (scale > 0) gives the same result as
+    normalising A — the convention only fixes the advantages' location and scale, not their ranking."""
+    original = normalize_advantages(advantages, ddof=1, eps=0.0)
+    moved = normalize_advantages(scale * advantages + shift, ddof=1, eps=0.0)
+    if np.ptp(scale * advantages + shift) == 0 or np.ptp(advantages) == 0:
+        return  # a map that rounds a spread to zero (or a zero spread) has nothing to compare
+    # scale·A + shift rounds with |shift| + scale·|A|: relative to the spread that is the condition below.
+    condition = (abs(shift) + scale * np.abs(advantages).max()) / (scale * np.std(advantages))
+    atol = output_tolerance(len(advantages)) * (1 + condition)
+    assert_identity(moved, original, atol=atol, what="normalised affine image vs normalised original")
+
+
+@pytest.mark.claim("STD-RLHF-5")
+def test_normalisation_keeps_the_framework_and_the_ddof_matters():
+    """STD-RLHF-5: torch in, torch out (no gradient: advantages are constants of the loss); [1, 3] normalises to
+    (−1, 1) with the population std (ddof 0) and to (−1/√2, 1/√2) with the unbiased std (ddof 1)."""
+    got = normalize_advantages(torch.tensor([1.0, 3.0], dtype=torch.float64), ddof=0, eps=0.0)
+    assert isinstance(got, torch.Tensor) and not got.requires_grad
+    assert got.tolist() == [-1.0, 1.0]
+    unbiased = normalize_advantages([1.0, 3.0], ddof=1, eps=0.0)
+    np.testing.assert_allclose(unbiased, [-1 / math.sqrt(2), 1 / math.sqrt(2)], rtol=0, atol=4 * EPS)

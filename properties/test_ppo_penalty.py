@@ -1,0 +1,136 @@
+"""PPO-penalty, E[ρA − β·KL(π_old ‖ π_θ)], and the adaptive β (notes §PPO; claims PPO-3, PPO-4, STD-PPO-1), on
+lineage's torch implementation in float64. Expectations over a ~ π_old are exact: one sample per action of each
+state of a small batch, weighted by π_old(a|s)/S.
+
+Tolerances: every value and gradient is a short sum over at most 12 (state, action) pairs of terms no larger than
+(|A| + β)·(1 + |log π|), each a few roundings deep; ``scaled_tolerance`` allows 8·eps·(terms + 1) times that
+(plus an underflow floor).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from lineage.ppo import adapt_kl_coef, categorical_kl, penalized_surrogate
+from lineage.properties.mdp_strategies import assert_at_least, assert_identity, positive_distributions
+from lineage.properties.ppo_strategies import (
+    EPS,
+    CategoricalBatch,
+    categorical_batches,
+    finite,
+    gradient,
+    tensor,
+)
+from lineage.properties.tolerance import scaled_tolerance
+
+
+def expected_objective(batch: CategoricalBatch, logits_new: torch.Tensor, advantages, beta: float) -> torch.Tensor:
+    """E_{s, a~π_old}[ρA − β·KL(π_old(·|s) ‖ π_new(·|s))] from lineage's per-sample terms, one per action."""
+    states, actions = batch.every_action()
+    logits_old = tensor(batch.logits_old)
+    terms = penalized_surrogate(logits_new[states], logits_old[states], actions, advantages.reshape(-1), beta=beta)
+    return (batch.weights() * terms).sum()
+
+
+# ------------------------------------------------------------------------------------------------
+# PPO-4: value and gradient at θ = θ_old
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.claim("PPO-4")
+@given(batch=categorical_batches(new_equals_old=True), beta=st.one_of(st.just(0.0), finite(0.0, 10.0)))
+def test_penalty_objective_at_the_old_policy_is_zero_with_the_policy_gradient(batch, beta):
+    """PPO-4 (notes §PPO): with the old policy's advantages (zero mean under it), E_{s, a~π_old}[ρA − β·KL] is 0 at
+    θ = θ_old and its gradient in the logits there is the on-policy policy gradient π_old(b|s)·A(s, b)/S, whatever
+    β: the KL(π_old ‖ π_θ) term has gradient 0 at θ_old (its minimum)."""
+    logits = tensor(batch.logits_new, grad=True)
+    objective = expected_objective(batch, logits, batch.advantages(), beta)
+    magnitude = batch.magnitude()
+    atol = scaled_tolerance(EPS, (magnitude + beta) * magnitude, math.prod(batch.shape))
+    assert_identity(objective.item(), 0.0, atol=atol, what="objective at θ_old")
+    grad = gradient(objective, logits)
+    assert_identity(grad.numpy(), batch.policy_gradient().numpy(), atol=atol, what="∇θ objective vs policy gradient")
+    kl_gradient = gradient(categorical_kl(tensor(batch.logits_old), logits).sum(), logits)
+    assert_identity(kl_gradient.numpy(), 0.0, atol=atol, what="∇θ KL(π_old ‖ π_θ) at θ_old")
+
+
+# ------------------------------------------------------------------------------------------------
+# PPO-3: the KL of the penalised optimum does not increase with β
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PenalisedBandit:
+    """One state: the old policy, the advantages, and two slacks s₁ < s₂ that pick two penalised optima.
+
+    max_π Σ π(a)A(a) − β·KL(π_old ‖ π) is concave; its stationary point is π(a) = β·π_old(a)/(λ − A(a)) with
+    λ > max A. Writing λ = max A + s, every slack s > 0 gives the optimum for β(s) = 1/Σ_a π_old(a)/(s + gap_a),
+    gap_a = max A − A(a) — a closed form, increasing in s, so no root finding is needed.
+    """
+
+    pi_old: list
+    advantages: list
+    slacks: list
+
+    def optimum(self, slack: float) -> tuple[float, np.ndarray]:
+        """(β, π*) for the slack ``slack``."""
+        a = np.array(self.advantages)
+        weights = np.array(self.pi_old) / (slack + (a.max() - a))
+        beta = 1.0 / weights.sum()
+        return beta, beta * weights
+
+
+@st.composite
+def penalised_bandits(draw) -> PenalisedBandit:
+    size = draw(st.integers(2, 4), label="K")
+    pi_old = draw(positive_distributions((size,)), label="pi_old")
+    advantages = draw(st.lists(finite(-3.0, 3.0), min_size=size, max_size=size), label="A")
+    slacks = sorted(draw(st.lists(finite(1e-2, 10.0), min_size=2, max_size=2, unique=True), label="slacks"))
+    return PenalisedBandit(pi_old.tolist(), advantages, slacks)
+
+
+@pytest.mark.claim("PPO-3")
+@given(bandit=penalised_bandits())
+@example(bandit=PenalisedBandit(pi_old=[0.5, 0.5], advantages=[1.0, -1.0], slacks=[0.5, 2.0]))
+def test_kl_of_the_penalised_optimum_does_not_increase_with_beta(bandit):
+    """PPO-3 (notes §PPO): the optimum of E_{a~π_old}[ρA] − β·KL(π_old ‖ π) for β₁ < β₂ has KL₁ ≥ KL₂ (exchange
+    argument: (β₂ − β₁)(KL₁ − KL₂) ≥ 0). That is why raising β when the KL is too large and lowering it when the
+    KL is small steer the KL towards its target — not the notes' "shortcut": a small KL means a too strong penalty.
+    Each optimum is checked to be one: lineage's penalised objective has gradient 0 there."""
+    size = len(bandit.pi_old)
+    batch = CategoricalBatch([np.log(bandit.pi_old).tolist()], [[0.0] * size], [bandit.advantages])
+    kls, betas = [], []
+    for slack in bandit.slacks:
+        beta, pi = bandit.optimum(slack)
+        logits = tensor(np.log(pi)[None, :], grad=True)
+        objective = expected_objective(batch, logits, tensor([bandit.advantages]), beta)
+        # log π* rounds with |log π*| and |log π_old|, β·KL and Σ π A pass that on times β + |A|.
+        magnitude = (beta + np.abs(bandit.advantages).max()) * (1 + np.abs(np.log(pi)).max() + batch.magnitude())
+        atol = scaled_tolerance(EPS, magnitude, size)
+        assert_identity(gradient(objective, logits).numpy(), 0.0, atol=atol, what=f"∇ objective at π*(β = {beta})")
+        kls.append(categorical_kl(batch.logits_old, logits).item())
+        betas.append(beta)
+    assert betas[0] <= betas[1], betas  # β(s) increases with the slack (ties: slacks too close to tell apart)
+    assert_at_least(kls[0], kls[1], atol=atol, what=f"KL at β = {betas[0]} vs at β = {betas[1]}")
+
+
+# ------------------------------------------------------------------------------------------------
+# STD-PPO-1: the rule's band is closed
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.claim("STD-PPO-1", "PPO-3")
+@given(beta=st.one_of(st.just(0.0), finite(1e-3, 10.0)), kl_target=finite(1e-4, 1.0))
+@example(beta=1.0, kl_target=0.01)
+def test_beta_changes_exactly_outside_the_closed_band(beta, kl_target):
+    """STD-PPO-1, PPO-3 (notes §PPO): β is kept for d ∈ [d_targ/1.5, 1.5·d_targ], ends included, halved one float
+    below the band and doubled one float above it. (RLlib's ×1.5 / ×0.5 at 2·d_targ / 0.5·d_targ is another rule:
+    e.g. d = 1.8·d_targ doubles β here and keeps it there.)"""
+    low, high = kl_target / 1.5, 1.5 * kl_target
+    for kept in (low, kl_target, high):
+        assert adapt_kl_coef(beta, kept, kl_target=kl_target) == beta, kept
+    for below in (math.nextafter(low, 0.0), 0.0):
+        assert adapt_kl_coef(beta, below, kl_target=kl_target) == beta / 2, below
+    for above in (math.nextafter(high, math.inf), 1.8 * kl_target):
+        assert adapt_kl_coef(beta, above, kl_target=kl_target) == 2 * beta, above

@@ -1,0 +1,141 @@
+"""Bad input to the RLHF helpers raises ValueError naming the argument."""
+
+import numpy as np
+import pytest
+import torch
+
+from lineage.rlhf import (
+    AdaptiveKLController,
+    AutoregressivePolicy,
+    proportional_kl_coef,
+    sequence_kl,
+    token_rewards,
+    whiten,
+)
+
+B, T = 2, 3
+GOOD_REWARDS = {
+    "scores": np.zeros(B),
+    "logp": np.full((B, T), -1.0),
+    "ref_logp": np.full((B, T), -1.0),
+    "mask": np.ones((B, T), dtype=bool),
+    "beta": 0.1,
+}
+NOT_A_FINITE_REAL = [float("nan"), float("inf"), True, "0.1", None]
+
+
+def bad_token_reward_inputs():
+    for name in ("scores", "logp", "ref_logp"):
+        good = GOOD_REWARDS[name]
+        yield name, "nan", np.where(np.arange(good.size).reshape(good.shape) == 0, np.nan, good)
+        yield name, "inf", np.full_like(good, np.inf)
+        yield name, "strings", good.astype(str)
+    yield "logp", "1-D", np.zeros(T)
+    yield "logp", "3-D", np.zeros((B, T, 1))
+    yield "logp", "no tokens", np.zeros((B, 0))
+    yield "ref_logp", "other shape", np.zeros((B, T + 1))
+    yield "scores", "one per token", np.zeros((B, T))
+    yield "scores", "too few", np.zeros(B - 1)
+    yield "mask", "float flags", np.ones((B, T))
+    yield "mask", "int flags", np.ones((B, T), dtype=int)
+    yield "mask", "other shape", np.ones((B, T + 1), dtype=bool)
+    yield "mask", "a response with no valid token", np.array([[True, True, False], [False, False, False]])
+    for bad in (-0.1, *NOT_A_FINITE_REAL):
+        yield "beta", repr(bad), bad
+
+
+@pytest.mark.parametrize(
+    ("argument", "bad"), [pytest.param(a, b, id=f"{a}-{label}") for a, label, b in bad_token_reward_inputs()]
+)
+def test_token_rewards_names_the_bad_argument(argument, bad):
+    with pytest.raises(ValueError, match=rf"^{argument}:"):
+        token_rewards(**{**GOOD_REWARDS, argument: bad})
+
+
+def test_token_rewards_checks_torch_masks_too():
+    with pytest.raises(ValueError, match=r"^mask:"):
+        token_rewards(**{**GOOD_REWARDS, "mask": torch.ones(B, T)})
+
+
+@pytest.mark.parametrize(
+    ("argument", "changes"),
+    [
+        ("values", {"values": np.array([0.0, np.nan])}),
+        ("values", {"values": np.zeros(0)}),
+        ("mask", {"mask": np.ones(2)}),
+        ("mask", {"mask": np.ones(3, dtype=bool)}),
+        ("mask", {"mask": np.zeros(2, dtype=bool)}),
+        ("shift_mean", {"shift_mean": 0}),
+        ("shift_mean", {"shift_mean": None}),
+    ],
+    ids=lambda x: x if isinstance(x, str) else "-".join(f"{k}={v!r}" for k, v in x.items()),
+)
+def test_whiten_names_the_bad_argument(argument, changes):
+    with pytest.raises(ValueError, match=rf"^{argument}:"):
+        whiten(**{"values": np.array([1.0, 2.0]), "mask": None, **changes})
+
+
+GOOD_UPDATE = {"beta": 0.2, "kl": 1.0, "kl_target": 6.0, "n_steps": 256, "horizon": 10_000}
+
+
+@pytest.mark.parametrize(
+    ("argument", "bad"),
+    [
+        *[("beta", b) for b in (0.0, -1.0, *NOT_A_FINITE_REAL)],
+        *[("kl", b) for b in NOT_A_FINITE_REAL],
+        *[("kl_target", b) for b in (0.0, -6.0, *NOT_A_FINITE_REAL)],
+        *[("n_steps", b) for b in (0, -1, 1.5, True)],
+        *[("horizon", b) for b in (0, -1, 1.5, True)],
+    ],
+)
+def test_proportional_kl_coef_names_the_bad_argument(argument, bad):
+    with pytest.raises(ValueError, match=rf"^{argument}:"):
+        proportional_kl_coef(**{**GOOD_UPDATE, argument: bad})
+
+
+@pytest.mark.parametrize(("n_steps", "horizon"), [(5, 1), (50_000, 10_000), (7, 1)])
+def test_a_gain_that_could_zero_beta_is_refused(n_steps, horizon):
+    """n_steps/horizon ≥ 5 lets one update scale β by 1 − 0.2·n_steps/horizon ≤ 0."""
+    with pytest.raises(ValueError, match=r"^n_steps:"):
+        proportional_kl_coef(**{**GOOD_UPDATE, "n_steps": n_steps, "horizon": horizon})
+
+
+@pytest.mark.parametrize(
+    ("argument", "changes"),
+    [("init_kl_coef", {"init_kl_coef": 0.0}), ("target", {"target": -1.0}), ("horizon", {"horizon": 0})],
+)
+def test_adaptive_kl_controller_names_the_bad_argument(argument, changes):
+    with pytest.raises(ValueError, match=rf"^{argument}:"):
+        AdaptiveKLController(**{"init_kl_coef": 0.2, "target": 6.0, "horizon": 10_000, **changes})
+
+
+UNIFORM_TWO_TOKENS = np.full((3, 2), 0.5)  # V = 2, L = 2: prefixes (), (0), (1)
+
+
+@pytest.mark.parametrize(
+    ("argument", "conditionals", "length"),
+    [
+        ("conditionals", np.full((2, 2), 0.5), 2),  # a prefix row missing
+        ("conditionals", np.full(2, 0.5), 1),  # 1-D
+        ("conditionals", np.array([[1.0, 0.0]]), 1),  # no full support
+        ("conditionals", np.array([[0.6, 0.6]]), 1),  # not a distribution
+        ("conditionals", np.array([[np.nan, 0.5]]), 1),
+        ("length", UNIFORM_TWO_TOKENS, 0),
+        ("length", UNIFORM_TWO_TOKENS, 2.0),
+    ],
+)
+def test_autoregressive_policy_names_the_bad_argument(argument, conditionals, length):
+    with pytest.raises(ValueError, match=rf"^{argument}:"):
+        AutoregressivePolicy(conditionals, length)
+
+
+@pytest.mark.parametrize("probs", [np.full(3, 1 / 3), np.array([0.5, 0.5, 0.0, 0.0]), np.full(4, 0.3)])
+def test_sequence_probabilities_must_be_a_full_distribution_over_the_responses(probs):
+    with pytest.raises(ValueError, match=r"^probs:"):
+        AutoregressivePolicy.from_sequence_probs(probs, vocab_size=2, length=2)
+
+
+def test_kl_between_policies_over_different_responses_names_q():
+    one_token = AutoregressivePolicy(np.array([[0.5, 0.5]]), 1)
+    with pytest.raises(ValueError, match=r"^q:"):
+        sequence_kl(one_token, AutoregressivePolicy(UNIFORM_TWO_TOKENS, 2))
