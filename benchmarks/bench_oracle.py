@@ -13,7 +13,6 @@ import argparse
 import os
 import sys
 
-import lineage
 from lineage.bugzoo import BUGS
 from lineage.oracle.runner import run_target
 from lineage.oracle.targets import make_target
@@ -28,8 +27,8 @@ PEERS = [
 
 
 def targets():
-    for contract in CONTRACTS:
-        yield make_target(contract, getattr(lineage, contract))
+    for name, contract in CONTRACTS.items():
+        yield make_target(name, contract.implementation())
     for bug in BUGS.values():
         yield make_target(bug.contract, bug.function)
     for contract, spec, convention in PEERS:

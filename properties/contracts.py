@@ -9,6 +9,9 @@ contract also names a trivial case for the oracle's preflight and the exact outp
 
 from __future__ import annotations
 
+import ast
+import functools
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,6 +19,21 @@ import numpy as np
 
 from lineage.properties import exact
 from lineage.properties.law import LawViolation, record_call
+from lineage.properties.loss_cases import (
+    AdvantageBatch,
+    ClipCase,
+    KLCoefCase,
+    KLSamples,
+    TokenRewardCase,
+    ValueCase,
+    adapt_kl_coef_exact,
+    clip_loss_exact,
+    clipped_value_loss_exact,
+    kl_exact,
+    normalized_advantages_exact,
+    token_rewards_exact,
+    value_loss_exact,
+)
 from lineage.properties.segments import Segment, SegmentCase
 
 ALL_FIELDS = ("rewards", "values", "next_values", "terminated", "truncated")
@@ -26,6 +44,16 @@ def per_step(inputs: dict[str, np.ndarray]) -> tuple[int, ...]:
     return inputs["rewards"].shape
 
 
+def per_sample(inputs: dict[str, np.ndarray]) -> tuple[int, ...]:
+    """One estimate per sample, like ``logp_new``."""
+    return inputs["logp_new"].shape
+
+
+def scalar(inputs: dict) -> tuple[int, ...]:
+    """A single number (a loss, a coefficient)."""
+    return ()
+
+
 @dataclass(frozen=True)
 class Contract:
     name: str
@@ -33,11 +61,25 @@ class Contract:
     parameters: tuple[str, ...]
     output: str
     trivial: object  # a case every correct implementation handles (the oracle's preflight input)
-    exact: Callable[[object], np.ndarray]  # what the contract requires on a case, in exact arithmetic
+    exact: Callable[[object], np.ndarray]  # what the contract requires on a case (exact or float64 closed form)
     shape: Callable[[dict[str, np.ndarray]], tuple[int, ...]] = per_step
+    reference: str = ""  # lineage's implementation, "module:function"; default lineage:<name>
+    framework: str | None = None  # the arrays a target of this contract expects by default (None: numpy)
+
+    def implementation(self) -> Callable:
+        """lineage's own implementation of the contract (``reference`` may fix keyword arguments:
+        "module:function(name=value, ...)" with literal values)."""
+        module, _, name = (self.reference or f"lineage:{self.name}").partition(":")
+        name, _, fixed = name.partition("(")
+        function = getattr(importlib.import_module(module), name)
+        if not fixed:
+            return function
+        call = ast.parse(f"f({fixed}", mode="eval").body
+        return functools.partial(function, **{k.arg: ast.literal_eval(k.value) for k in call.keywords})
 
     def signature(self) -> str:
-        return f"{self.name}({', '.join(self.arguments)}, *, {', '.join(self.parameters)}) -> {self.output}"
+        keywords = f", *, {', '.join(self.parameters)}" if self.parameters else ""
+        return f"{self.name}({', '.join(self.arguments)}{keywords}) -> {self.output}"
 
 
 # Two steps, no episode end, nothing special.
@@ -97,6 +139,82 @@ CONTRACTS = {
             SegmentCase(TRIVIAL_SEGMENT, gamma=0.5, lam=0.5),
             _exact_lambda_returns,
         ),
+        Contract(
+            "ppo_clip_loss",
+            ("logp_new", "logp_old", "advantages"),
+            ("clip_eps",),
+            "loss",
+            ClipCase([-0.5, -1.0], [-0.7, -0.9], [1.0, -2.0], clip_eps=0.2),
+            clip_loss_exact,
+            shape=scalar,
+            reference="lineage.ppo:ppo_clip_loss",
+            framework="torch",
+        ),
+        Contract(
+            "value_loss",
+            ("values_new", "values_old", "returns"),
+            ("clip_eps",),
+            "loss",
+            ValueCase([0.5, 2.0], [0.0, 1.0], [1.0, 1.0], clip_eps=0.2),
+            value_loss_exact,
+            shape=scalar,
+            reference="lineage.ppo:value_loss",
+            framework="torch",
+        ),
+        Contract(
+            "clipped_value_loss",
+            ("values_new", "values_old", "returns"),
+            ("clip_eps",),
+            "loss",
+            ValueCase([0.5, 2.0], [0.0, 1.0], [1.0, 1.0], clip_eps=0.2),
+            clipped_value_loss_exact,
+            shape=scalar,
+            reference="lineage.ppo:value_loss(variant='clipped')",
+            framework="torch",
+        ),
+        *(
+            Contract(
+                f"kl_{k}",
+                ("logp_new", "logp_old"),
+                (),
+                "estimates",
+                KLSamples([-0.1, -2.3], [-0.7, -0.7]),
+                kl_exact(k),
+                shape=per_sample,
+                reference=f"lineage.ppo:kl_{k}",
+            )
+            for k in ("k1", "k2", "k3")
+        ),
+        Contract(
+            "adapt_kl_coef",
+            ("beta", "kl"),
+            ("kl_target",),
+            "beta",
+            KLCoefCase(beta=1.0, kl=0.02, kl_target=0.01),
+            adapt_kl_coef_exact,
+            shape=scalar,
+            reference="lineage.ppo:adapt_kl_coef",
+        ),
+        Contract(
+            "normalize_advantages",
+            ("advantages",),
+            (),
+            "advantages",
+            AdvantageBatch([1.0, 2.0, 4.0]),
+            normalized_advantages_exact,
+            shape=lambda inputs: inputs["advantages"].shape,
+            reference="lineage.ppo:normalize_advantages(ddof=1)",
+        ),
+        Contract(
+            "token_rewards",
+            ("scores", "logp", "ref_logp", "mask"),
+            ("beta",),
+            "rewards",
+            TokenRewardCase([1.0], [[-0.5, -1.0, -0.2]], [[-0.6, -0.9, -0.2]], [[True, True, False]], beta=0.1),
+            token_rewards_exact,
+            shape=lambda inputs: inputs["logp"].shape,
+            reference="lineage.rlhf:token_rewards",
+        ),
     )
 }
 
@@ -116,7 +234,7 @@ def call(contract: Contract, target, case) -> tuple[np.ndarray, float]:
     if got.shape != expected_shape:
         raise LawViolation(f"{contract.output}: expected shape {expected_shape}, got {got.shape}")
     if not np.all(np.isfinite(got)):
-        raise LawViolation(f"{contract.output}: non-finite output {got.tolist()} for finite input")
+        raise LawViolation(f"{contract.output}: non-finite output {got.tolist()} for finite input", got=got)
     return got, eps
 
 

@@ -123,7 +123,14 @@ class Law:
 
 
 LAWS: dict[str, Law] = {}
-LAW_MODULES = ("lineage.properties.returns_laws", "lineage.properties.gae_expectation_laws")
+LAW_MODULES = (
+    "lineage.properties.returns_laws",
+    "lineage.properties.gae_expectation_laws",
+    "lineage.properties.loss_laws",
+    "lineage.properties.kl_laws",
+    "lineage.properties.rlhf_laws",
+    "lineage.properties.normalization_laws",
+)
 
 
 def registered_laws() -> dict[str, Law]:

@@ -452,5 +452,5 @@ DEFINING_CLAIMS = {
     "lambda_returns": ("STD-GAE-3",),
 }
 
-for _contract in CONTRACTS.values():
-    _structural_laws(_contract)
+for _name in DEFINING_CLAIMS:
+    _structural_laws(CONTRACTS[_name])

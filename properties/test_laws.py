@@ -1,7 +1,8 @@
 """Every law of every contract, as one pytest item per law (and a preflight item per target).
 
-Without options the targets are lineage's own ``td_errors``, ``discounted_returns``,
-``n_step_advantages``, ``gae`` and ``lambda_returns``, under the current Hypothesis profile; with
+Without options the targets are lineage's own implementations of every contract (returns and advantages, the
+PPO losses, KL estimators and coefficient, advantage normalisation, RLHF token rewards), under the current
+Hypothesis profile; with
 ``--target CONTRACT=SPEC`` (see ``lineage.oracle.pytest``) they are someone else's functions, under the
 oracle profile, and only these items run.
 """

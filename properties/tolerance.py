@@ -44,3 +44,20 @@ def smallest_normal(eps: float) -> float:
     if eps <= np.finfo(np.float64).eps:
         return float(np.finfo(np.float64).tiny)
     return float(np.finfo(np.float16 if eps == np.finfo(np.float16).eps else np.float32).tiny)
+
+
+def scaled_tolerance(eps: float, magnitude: float, terms: int) -> float:
+    """The allowance for a sum or mean of ``terms`` terms of size up to ``magnitude`` computed in a dtype with
+    machine epsilon ``eps`` (the same C and underflow floor as :func:`rounding_tolerance`)."""
+    return ROUNDING_FACTOR * eps * (terms + 1) * magnitude + ROUNDING_FACTOR * (terms + 1) ** 2 * smallest_normal(eps)
+
+
+def finite_difference_step(eps: float) -> float:
+    """Central-difference step: 1e-6 for float64 targets (spec §0.4), 1e-3 for float32 and coarser ones."""
+    return 1e-6 if eps <= np.finfo(np.float64).eps else 1e-3
+
+
+def finite_difference_tolerance(eps: float, scale: float) -> float:
+    """Allowance of a central difference with :func:`finite_difference_step`: 1e-6·scale for float64
+    (spec §0.4); for float32 the rounding error eps·|f|/h dominates, about 1e-4·scale, allowed 1e-3·scale."""
+    return (1e-6 if eps <= np.finfo(np.float64).eps else 1e-3) * scale

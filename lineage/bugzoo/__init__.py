@@ -48,4 +48,5 @@ def bug(name: str, *, contract: str, caught_by: str, source: str, counterexample
 
 # Importing the entry modules registers their entries.
 from lineage.bugzoo import gae as _gae  # noqa: E402,F401
+from lineage.bugzoo import losses as _losses  # noqa: E402,F401
 from lineage.bugzoo import returns as _returns  # noqa: E402,F401

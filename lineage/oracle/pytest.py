@@ -123,9 +123,7 @@ def configured_targets(config: pytest.Config) -> list[Target]:
 
 def lineage_targets() -> list[Target]:
     """lineage's own implementations, one per contract (what the suite checks without --target)."""
-    import lineage
-
-    return [make_target(contract, getattr(lineage, contract)) for contract in CONTRACTS]
+    return [make_target(name, contract.implementation()) for name, contract in CONTRACTS.items()]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

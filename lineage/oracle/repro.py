@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lineage.oracle.targets import Target
-from lineage.properties.contracts import CONTRACTS, call
+from lineage.properties.contracts import CONTRACTS, call, per_step
 from lineage.properties.law import Law, LawViolation, significant
 
 MAX_CALLS = 3
@@ -27,19 +27,23 @@ def repro(target: Target, law: Law, calls: list) -> str:
     ]
     canonical = target.canonical()
     for number, case in enumerate(cases, start=1):
-        lines.append(f"# call {number} of {len(cases)}: {_parameters_text(target.contract, case)}")
+        parameters = _parameters_text(target.contract, case)
+        lines.append(f"# call {number} of {len(cases)}" + (f": {parameters}" if parameters else ""))
         params = {p: getattr(case, p) for p in CONTRACTS[target.contract].parameters}
         for target_call in target.convention.calls(target.contract, case.inputs(), params):
             lines += target.convention.render(target.label, target_call, target.numerics)
         expected = CONTRACTS[target.contract].exact(case)
-        lines.append(f"# the contract requires {CONTRACTS[target.contract].output} (time-major): {_round(expected)}")
-        lines.append(f"# the target gave:                                    {_got(target, canonical, case)}")
+        contract = CONTRACTS[target.contract]
+        layout = " (time-major)" if contract.shape is per_step else ""
+        requires = f"# the contract requires {contract.output}{layout}:"
+        lines.append(f"{requires} {_round(expected)}")
+        lines.append(f"{'# the target gave:':<{len(requires)}} {_got(target, canonical, case)}")
     return "\n".join(lines)
 
 
 def _import_lines(label: str) -> list[str]:
     module, _, qualname = label.partition(":")
-    if "<" in qualname or module in ("", "__main__", "?"):
+    if "<" in qualname or "(" in qualname or module in ("", "__main__", "?"):
         return [f"target = ...  # your function {label}"]
     head, _, rest = qualname.partition(".")
     if not rest:

@@ -129,6 +129,6 @@ def likely_cause(law: Law, violation: LawViolation) -> str:
             law.check(bug.function, violation.case)
         except LawViolation as theirs:
             same_shape = theirs.got is not None and np.shape(theirs.got) == np.shape(violation.got)
-            if same_shape and np.allclose(theirs.got, violation.got, rtol=1e-5, atol=1e-6):
+            if same_shape and np.allclose(theirs.got, violation.got, rtol=1e-5, atol=1e-6, equal_nan=True):
                 matches.append(f"{bug.name}: {bug.description}\n  (known bug; {bug.source})")
     return "\n".join(matches)

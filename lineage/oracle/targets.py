@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +44,8 @@ def make_target(contract: str, function, *, convention: str = "canonical", frame
         raise TargetError(f"target: {label} is not callable (got {type(resolved).__name__})")
     numerics = conv.numerics
     if not conv.fixed_numerics:
-        numerics = Numerics(framework or conv.numerics.framework, dtype or conv.numerics.dtype)
+        default_framework = CONTRACTS[contract].framework if conv.name == "canonical" else None
+        numerics = Numerics(framework or default_framework or conv.numerics.framework, dtype or conv.numerics.dtype)
     return Target(contract, resolved, label, conv, numerics)
 
 
@@ -70,8 +72,12 @@ def resolve(spec: str):
 
 
 def describe(function) -> str:
+    """``module:qualname`` (a partial shows its fixed keyword arguments; never a memory address)."""
+    if isinstance(function, functools.partial):
+        fixed = ", ".join(f"{name}={value!r}" for name, value in function.keywords.items())
+        return f"{describe(function.func)}({fixed})"
     module = getattr(function, "__module__", None) or "?"
-    return f"{module}:{getattr(function, '__qualname__', repr(function))}"
+    return f"{module}:{getattr(function, '__qualname__', type(function).__name__)}"
 
 
 def parse_target_option(option: str) -> tuple[str, str]:

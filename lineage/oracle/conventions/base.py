@@ -28,7 +28,7 @@ class TargetCall:
     args: list[tuple[str, object]]
     kwargs: dict[str, object] = field(default_factory=dict)
     read: Callable[[object], np.ndarray] = to_numpy
-    place: object = field(default_factory=lambda: slice(None))
+    place: object = Ellipsis
 
 
 class Convention:
@@ -66,7 +66,10 @@ class Convention:
         arguments = CONTRACTS[contract].arguments
 
         def canonical(*args, **params):
-            arrays = {name: np.asarray(value) for name, value in zip(arguments, args, strict=True)}
+            arrays = {
+                name: value if np.isscalar(value) else np.asarray(value)
+                for name, value in zip(arguments, args, strict=True)
+            }
             out = None
             for call in self.calls(contract, arrays, params):
                 piece = _read_output(self, contract, call, run_target(self, function, call, numerics))

@@ -1,0 +1,141 @@
+"""Laws of the KL contracts: the per-sample estimators k1, k2, k3 of KL(old ‖ new) on samples from the old
+policy (Schulman 2020; spec §7.6 STD-KL-1, STD-KL-2) and the PPO paper's adaptive coefficient (§PPO; spec
+PPO-3, STD-PPO-1). Expectations are exact: every outcome of a small categorical distribution is one sample,
+weighted by its probability under the old policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+
+from lineage.properties.contracts import CONTRACTS, call
+from lineage.properties.law import expect_close, law
+from lineage.properties.loss_cases import (
+    KLCoefCase,
+    KLSamples,
+    adapt_kl_coef_exact,
+    kl_coef_cases,
+    kl_exact,
+    kl_samples,
+)
+from lineage.properties.tolerance import scaled_tolerance
+
+
+@dataclass(frozen=True)
+class TwoPolicies:
+    """Categorical old (sampling) and new policies over the same outcomes, full support."""
+
+    old: list
+    new: list
+
+    def samples(self) -> KLSamples:
+        """Every outcome once: log π_new(x), log π_old(x)."""
+        return KLSamples(np.log(self.new).tolist(), np.log(self.old).tolist())
+
+    def kl(self) -> float:
+        """KL(old ‖ new) = Σ_x old(x) log(old(x)/new(x))."""
+        old, new = np.array(self.old), np.array(self.new)
+        return float(np.sum(old * (np.log(old) - np.log(new))))
+
+
+def distributions(size: int) -> st.SearchStrategy[list]:
+    weights = st.lists(st.floats(1e-3, 1.0), min_size=size, max_size=size)
+    return weights.map(lambda w: (np.array(w) / np.sum(w)).tolist())
+
+
+@st.composite
+def policy_pairs(draw) -> TwoPolicies:
+    size = draw(st.integers(2, 5), label="outcomes")
+    old = draw(distributions(size), label="old")
+    new = draw(st.one_of(st.just(old), distributions(size)), label="new")
+    return TwoPolicies(old, new)
+
+
+# TC-19-like direction check (spec §8): old = (0.5, 0.5), new = (0.9, 0.1): KL(old‖new) = 0.511, KL(new‖old) = 0.368.
+DIRECTION = TwoPolicies([0.5, 0.5], [0.9, 0.1])
+
+
+def kl_laws(estimator: str) -> None:
+    contract = CONTRACTS[f"kl_{estimator}"]
+
+    @law(contract.name, "per_sample_formula", claims=("STD-KL-1",), section="§PPO (KL penalty)", cases=kl_samples())
+    def formula(target, case: KLSamples):
+        got, eps = call(contract, target, case)
+        a = case.inputs()
+        log_ratio = np.abs(a["logp_new"] - a["logp_old"])
+        magnitude = np.exp(log_ratio) + log_ratio**2 + 1  # bounds r, |log r|, ½(log r)² and 1 term by term
+        expect_close(f"{estimator} per sample", got, kl_exact(estimator)(case), scaled_tolerance(eps, magnitude, 2))
+
+    formula.__doc__ = {
+        "k1": "k1 = −log r per sample, r = π_new(x)/π_old(x), x drawn from the old policy.",
+        "k2": "k2 = ½(log r)² per sample, r = π_new(x)/π_old(x), x drawn from the old policy.",
+        "k3": "k3 = (r − 1) − log r per sample, r = π_new(x)/π_old(x), x drawn from the old policy.",
+    }[estimator]
+
+    if estimator == "k2":
+        return
+
+    @law(
+        contract.name,
+        "unbiased_for_kl_old_new",
+        claims=("STD-KL-1", "STD-KL-2"),
+        section="§PPO (KL penalty)",
+        cases=policy_pairs(),
+        examples=(DIRECTION,),
+    )
+    def unbiased(target, pair: TwoPolicies):
+        """Averaged under the old policy the estimates equal KL(old ‖ new) = Σ old·log(old/new) exactly — the
+        direction PPO-penalty uses; KL(new ‖ old) or a flipped sign give another number."""
+        got, eps = call(contract, target, pair.samples())
+        mean = float(np.dot(pair.old, got))
+        log_ratio = float(np.max(np.abs(np.log(pair.new) - np.log(pair.old))))
+        atol = scaled_tolerance(eps, np.exp(log_ratio) + log_ratio + 1, len(pair.old))
+        expect_close(f"E_old[{estimator}] vs KL(old ‖ new)", np.array([mean]), np.array([pair.kl()]), np.array([atol]))
+
+
+for _estimator in ("k1", "k2", "k3"):
+    kl_laws(_estimator)
+
+
+@law("adapt_kl_coef", "paper_rule", claims=("STD-PPO-1", "PPO-3"), section="§PPO (PPO-penalty)", cases=kl_coef_cases())
+def kl_coef_rule(target, case: KLCoefCase):
+    """β ← β/2 if d < d_targ/1.5, β ← 2β if d > 1.5·d_targ, β unchanged in between (PPO paper, §4)."""
+    got, eps = call(CONTRACTS["adapt_kl_coef"], target, case)
+    expect_close(
+        "new β",
+        np.reshape(got, 1),
+        np.reshape(adapt_kl_coef_exact(case), 1),
+        np.array([scaled_tolerance(eps, 2 * case.beta, 1)]),
+    )
+
+
+@st.composite
+def kl_coef_pairs(draw) -> tuple[KLCoefCase, KLCoefCase]:
+    case = draw(kl_coef_cases())
+    other = draw(st.floats(0.0, 3.0 * case.kl_target))
+    return case, KLCoefCase(case.beta, other, case.kl_target)
+
+
+@law(
+    "adapt_kl_coef",
+    "monotone_in_the_measured_kl",
+    claims=("PPO-3",),
+    section="§PPO (PPO-penalty)",
+    cases=kl_coef_pairs(),
+)
+def kl_coef_monotone(target, pair: tuple[KLCoefCase, KLCoefCase]):
+    """A larger measured KL never gives a smaller coefficient: the penalty grows when the policy moves too far
+    and shrinks when it barely moves (the notes' "shortcut" rationale aside, this direction is right)."""
+    low, high = sorted(pair, key=lambda c: c.kl)
+    got_low, eps = call(CONTRACTS["adapt_kl_coef"], target, low)
+    got_high, _ = call(CONTRACTS["adapt_kl_coef"], target, high)
+    if float(got_low) > float(got_high) + scaled_tolerance(eps, 2 * low.beta, 1):
+        expect_close(
+            f"β after KL {low.kl!r} vs after KL {high.kl!r}",
+            np.reshape(got_high, 1),
+            np.reshape(got_low, 1),
+            np.array([0.0]),
+        )

@@ -1,0 +1,271 @@
+"""Inputs of the PPO, KL and RLHF contracts as readable values (plain lists and floats), with the
+Hypothesis strategies that draw them and their exact outputs (float64 closed forms).
+
+Each case gives the arrays its contract's target receives through ``inputs()`` and its keyword
+parameters as attributes, like :class:`lineage.properties.segments.SegmentCase`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from hypothesis import strategies as st
+
+# --------------------------------------------------------------------------------------------------
+# Cases
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClipCase:
+    """Samples of the PPO clipped surrogate: log π_new, log π_old, advantages, and ε."""
+
+    logp_new: list
+    logp_old: list
+    advantages: list
+    clip_eps: float
+
+    def inputs(self) -> dict[str, np.ndarray]:
+        return {
+            name: np.array(getattr(self, name), dtype=np.float64) for name in ("logp_new", "logp_old", "advantages")
+        }
+
+    def ratios(self) -> np.ndarray:
+        a = self.inputs()
+        return np.exp(a["logp_new"] - a["logp_old"])
+
+
+@dataclass(frozen=True)
+class ValueCase:
+    """A critic update: new and old value predictions, return targets, and the clipping range ε."""
+
+    values_new: list
+    values_old: list
+    returns: list
+    clip_eps: float
+
+    def inputs(self) -> dict[str, np.ndarray]:
+        return {
+            name: np.array(getattr(self, name), dtype=np.float64) for name in ("values_new", "values_old", "returns")
+        }
+
+    def clipped(self) -> np.ndarray:
+        """V_clip = V_old + clip(V_new − V_old, −ε, ε)."""
+        a = self.inputs()
+        return a["values_old"] + np.clip(a["values_new"] - a["values_old"], -self.clip_eps, self.clip_eps)
+
+
+@dataclass(frozen=True)
+class KLSamples:
+    """Per-sample log-probabilities of the new and the old (sampling) policy."""
+
+    logp_new: list
+    logp_old: list
+
+    def inputs(self) -> dict[str, np.ndarray]:
+        return {name: np.array(getattr(self, name), dtype=np.float64) for name in ("logp_new", "logp_old")}
+
+
+@dataclass(frozen=True)
+class KLCoefCase:
+    """One step of the adaptive KL coefficient: the current β, the measured KL and its target."""
+
+    beta: float
+    kl: float
+    kl_target: float
+
+    def inputs(self) -> dict:
+        return {"beta": self.beta, "kl": self.kl}
+
+
+@dataclass(frozen=True)
+class AdvantageBatch:
+    """The advantages of one minibatch, to be normalised."""
+
+    advantages: list
+
+    def inputs(self) -> dict[str, np.ndarray]:
+        return {"advantages": np.array(self.advantages, dtype=np.float64)}
+
+
+@dataclass(frozen=True)
+class TokenRewardCase:
+    """A batch of responses: reward-model scores [B], per-token log π and log π_ref [B, T], the mask of valid
+    response tokens [B, T] (at least one per row) and β."""
+
+    scores: list
+    logp: list
+    ref_logp: list
+    mask: list
+    beta: float
+
+    def inputs(self) -> dict[str, np.ndarray]:
+        arrays = {name: np.array(getattr(self, name), dtype=np.float64) for name in ("scores", "logp", "ref_logp")}
+        arrays["mask"] = np.array(self.mask, dtype=bool)
+        return arrays
+
+    def last_valid(self) -> np.ndarray:
+        """Index of the last valid token of each row."""
+        mask = np.array(self.mask, dtype=bool)
+        return mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Exact outputs
+# --------------------------------------------------------------------------------------------------
+
+
+def clip_loss_exact(case: ClipCase) -> np.ndarray:
+    """−mean(A·min(ρ, 1 + ε)) over A ≥ 0 and A·max(ρ, 1 − ε) over A < 0: min(ρA, clip(ρ)A) piecewise."""
+    a, ratios = case.inputs()["advantages"], case.ratios()
+    kept = np.where(a >= 0, np.minimum(ratios, 1 + case.clip_eps), np.maximum(ratios, 1 - case.clip_eps))
+    return np.array(-np.mean(a * kept))
+
+
+def value_loss_exact(case: ValueCase) -> np.ndarray:
+    """½·mean max((V − R)², (V_clip − R)²) (baselines ppo2, CleanRL)."""
+    a = case.inputs()
+    return np.array(
+        0.5 * np.mean(np.maximum((a["values_new"] - a["returns"]) ** 2, (case.clipped() - a["returns"]) ** 2))
+    )
+
+
+def clipped_value_loss_exact(case: ValueCase) -> np.ndarray:
+    """mean (V_clip − R)² (Stable-Baselines3 with clip_range_vf)."""
+    return np.array(np.mean((case.clipped() - case.inputs()["returns"]) ** 2))
+
+
+def kl_exact(estimator: str):
+    """k1 = −log r, k2 = ½(log r)², k3 = (r − 1) − log r with log r = log π_new − log π_old."""
+
+    def evaluate(case: KLSamples) -> np.ndarray:
+        a = case.inputs()
+        log_ratio = a["logp_new"] - a["logp_old"]
+        return {
+            "k1": -log_ratio,
+            "k2": 0.5 * log_ratio**2,
+            "k3": np.expm1(log_ratio) - log_ratio,
+        }[estimator]
+
+    return evaluate
+
+
+def adapt_kl_coef_exact(case: KLCoefCase) -> np.ndarray:
+    """β/2 if d < d_targ/1.5, 2β if d > 1.5·d_targ, else β (PPO paper, §4)."""
+    if case.kl < case.kl_target / 1.5:
+        return np.array(case.beta / 2)
+    return np.array(case.beta * 2 if case.kl > 1.5 * case.kl_target else case.beta)
+
+
+def normalized_advantages_exact(case: AdvantageBatch, ddof: int = 1) -> np.ndarray:
+    """(A − mean A)/std_ddof A with the unbiased std (ddof = 1: SB3, CleanRL, Tianshou; the laws accept ddof = 0
+    too), and 0 where the batch has no spread (one entry, or all equal)."""
+    a = case.inputs()["advantages"]
+    if a.size - ddof < 1 or a.min() == a.max():
+        return np.zeros_like(a)
+    return (a - a.mean()) / a.std(ddof=ddof)
+
+
+def token_rewards_exact(case: TokenRewardCase) -> np.ndarray:
+    """r_t = −β(log π − log π_ref) on valid tokens, 0 on padding, plus the score on each row's last valid token."""
+    a = case.inputs()
+    rewards = np.where(a["mask"], -case.beta * (a["logp"] - a["ref_logp"]), 0.0)
+    rewards[np.arange(len(rewards)), case.last_valid()] += a["scores"]
+    return rewards
+
+
+# --------------------------------------------------------------------------------------------------
+# Strategies
+# --------------------------------------------------------------------------------------------------
+
+
+@cache
+def log_probabilities() -> st.SearchStrategy[float]:
+    return st.floats(-6.0, 0.0, allow_subnormal=False)
+
+
+@cache
+def clip_ranges() -> st.SearchStrategy[float]:
+    return st.one_of(st.sampled_from([0.2, 0.1]), st.floats(0.01, 0.5))
+
+
+@cache
+def advantages() -> st.SearchStrategy[float]:
+    """Advantages, with 0 and both signs drawn often."""
+    return st.one_of(st.just(0.0), st.floats(-5.0, 5.0, allow_subnormal=False))
+
+
+@st.composite
+def clip_cases(draw, *, max_samples: int = 8, away_from_kinks: float = 0.0) -> ClipCase:
+    """Samples whose log-ratios include 0 and the clip boundaries log(1 ± ε); with ``away_from_kinks`` > 0 every
+    ratio keeps at least that distance from 1 ± ε (where the surrogate has no derivative)."""
+    eps = draw(clip_ranges(), label="clip_eps")
+    n = draw(st.integers(1, max_samples), label="N")
+    edges = [0.0, math.log1p(eps), math.log1p(-eps)] if not away_from_kinks else [0.0]
+    log_ratio = st.one_of(st.sampled_from(edges), st.floats(-1.0, 1.0, allow_subnormal=False))
+    if away_from_kinks:
+        log_ratio = log_ratio.filter(
+            lambda d: min(abs(math.exp(d) - 1 - eps), abs(math.exp(d) - 1 + eps)) > away_from_kinks
+        )
+    old = draw(st.lists(log_probabilities(), min_size=n, max_size=n))
+    ratios = draw(st.lists(log_ratio, min_size=n, max_size=n))
+    return ClipCase(
+        [o + d for o, d in zip(old, ratios, strict=True)],
+        old,
+        draw(st.lists(advantages(), min_size=n, max_size=n)),
+        eps,
+    )
+
+
+@st.composite
+def value_cases(draw, *, max_samples: int = 8) -> ValueCase:
+    n = draw(st.integers(1, max_samples), label="N")
+    number = st.floats(-10.0, 10.0, allow_subnormal=False)
+    column = st.lists(number, min_size=n, max_size=n)
+    return ValueCase(draw(column), draw(column), draw(column), draw(clip_ranges()))
+
+
+@st.composite
+def kl_samples(draw, *, max_samples: int = 8) -> KLSamples:
+    n = draw(st.integers(1, max_samples), label="N")
+    column = st.lists(log_probabilities(), min_size=n, max_size=n)
+    return KLSamples(draw(column), draw(column))
+
+
+@st.composite
+def kl_coef_cases(draw) -> KLCoefCase:
+    """β and d_targ positive; the measured KL drawn around the thresholds d_targ/1.5 and 1.5·d_targ."""
+    target = draw(st.floats(1e-3, 1.0), label="kl_target")
+    kl = draw(st.one_of(st.sampled_from([target / 1.5, 1.5 * target, target, 0.0]), st.floats(0.0, 3.0 * target)))
+    return KLCoefCase(draw(st.floats(1e-3, 10.0), label="beta"), kl, target)
+
+
+@st.composite
+def token_reward_cases(draw, *, max_rows: int = 3, max_tokens: int = 6) -> TokenRewardCase:
+    """Rows of response tokens with right padding (the common layout; other layouts are exercised by
+    properties/test_rlhf_rewards.py)."""
+    rows, tokens = draw(st.integers(1, max_rows), label="B"), draw(st.integers(1, max_tokens), label="T")
+    grid = st.lists(st.lists(log_probabilities(), min_size=tokens, max_size=tokens), min_size=rows, max_size=rows)
+    lengths = draw(st.lists(st.integers(1, tokens), min_size=rows, max_size=rows))
+    mask = [[t < length for t in range(tokens)] for length in lengths]
+    scores = draw(st.lists(st.floats(-5.0, 5.0, allow_subnormal=False), min_size=rows, max_size=rows))
+    beta = draw(st.one_of(st.sampled_from([0.0, 0.1]), st.floats(0.0, 1.0)))
+    return TokenRewardCase(scores, draw(grid), draw(grid), mask, beta)
+
+
+@st.composite
+def advantage_batches(draw, *, max_samples: int = 8) -> AdvantageBatch:
+    """Minibatches of two or more advantages with a visible spread (max − min ≥ 0.05), the extremes included."""
+    n = draw(st.integers(2, max_samples), label="N")
+    entries = draw(st.lists(advantages(), min_size=n, max_size=n).filter(lambda a: max(a) - min(a) >= 0.05))
+    return AdvantageBatch(entries)
+
+
+@st.composite
+def degenerate_batches(draw, *, max_samples: int = 8) -> AdvantageBatch:
+    """A batch of one, or of equal entries: no spread to divide by."""
+    n = draw(st.integers(1, max_samples), label="N")
+    return AdvantageBatch([draw(advantages())] * n)
