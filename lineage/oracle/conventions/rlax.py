@@ -9,7 +9,8 @@ adapter calls once per column). ``r_t[t]`` and ``discount_t[t] = γ(1 − termin
 transition t → t+1; GAE takes the T + 1 ``values`` V(s_0) … V(s_T), the last one the bootstrap value;
 ``v_t`` is V(s_1) … V(s_T), i.e. the next values. Termination is a zero discount and there is no done
 flag, so the recursion can only stop at a termination: a truncation can be expressed at the last step
-(it bootstraps from ``values[T]``), not inside a segment.
+(it bootstraps from ``values[T]``), not inside a segment. The policy loss
+``clipped_surrogate_pg_loss(prob_ratios_t, adv_t, epsilon)`` takes ratios, not log-probabilities.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from lineage.oracle.capabilities import Capabilities
 from lineage.oracle.conventions.base import Convention, TargetCall, columns
+from lineage.oracle.conventions.losses import ratio_arguments
 from lineage.oracle.numerics import Numerics
 
 
@@ -30,9 +32,12 @@ class Rlax(Convention):
         "gae": "truncated_generalized_advantage_estimation(r_t, discount_t, lambda_, values) -> advantages",
         "lambda_returns": "lambda_returns(r_t, discount_t, v_t, lambda_) -> returns",
         "discounted_returns": "discounted_returns(r_t, discount_t, v_t) -> returns",
+        "ppo_clip_loss": "clipped_surrogate_pg_loss(prob_ratios_t, adv_t, epsilon) -> loss",
     }
 
     def calls(self, contract, arrays, params):
+        if contract == "ppo_clip_loss":
+            return [TargetCall(ratio_arguments(arrays, params))]
         return [TargetCall(self.arguments(contract, column, params), place=place) for place, column in columns(arrays)]
 
     @staticmethod
