@@ -1,5 +1,7 @@
 """The oracle against the real peers, in their own calling conventions: Stable-Baselines3's RolloutBuffer
-(sb3), TorchRL's loop and vectorised GAE (torchrl, float32 and float64) and Tianshou's ``_gae`` (tianshou).
+(sb3), TorchRL's loop and vectorised GAE (torchrl, float32 and float64), Tianshou's ``_gae`` (tianshou) and
+TorchRL's ClipPPOLoss module for the policy and the clipped value loss (torchrl-ppo) and TorchRL's advantage
+standardisation helper.
 
 Each test pins exactly what the oracle finds (``oracle-quick``, derandomized under ``CI``): a correct peer
 passes every law; a peer that is wrong, or only float32-accurate in float64, is pinned law by law as an
@@ -10,6 +12,8 @@ Tested with stable-baselines3 2.9.2, torchrl 0.14.1 (tensordict 0.14.3) and tian
 import pytest
 from stable_baselines3.common.buffers import RolloutBuffer
 from tianshou.algorithm.algorithm_base import _gae
+from torchrl._utils import _standardize
+from torchrl.objectives import ClipPPOLoss
 from torchrl.objectives.value.functional import generalized_advantage_estimate, vec_generalized_advantage_estimate
 
 from lineage.oracle import check
@@ -162,14 +166,14 @@ def test_torchrl_vectorised_gae_fails_when_gamma_lambda_is_small(contract, dtype
       out of range in _custom_conv1d; with gamma=0.5, lam=1.192092896e-07 → IndexError: index 0 is out of
       bounds for dimension 0 with size 0 in _geom_series_like;
     * the series stops one term early: lim = int(log(1e-7)/log(γλ)) keeps (γλ)^0 … (γλ)^{lim−1}, so the dropped
-      (γλ)^lim lies in [1e-7, 1e-7/γλ). In float32, gae.expectation_matches_closed_form on StartedRollouts(
-      horizon=3, lam=0.00390625, γ = 0.95) is off by 2.3e-06 > its allowance 1.23e-06 (γλ = 0.0037, lim = 2,
-      (γλ)^2 = 1.4e-05 dropped). By hand: γ = 1, λ = 1e-4, rewards = values = [0, 0], next_values = [0, 1]
-      gives A_0 = 0 instead of 1e-4 (lim = 1).
+      (γλ)^lim lies in [1e-7, 1e-7/γλ). In float32, gae.expectation_matches_closed_form fails by it (e.g. on
+      StartedRollouts(horizon=3, lam=0.00390625, γ = 0.95): off by 2.3e-06 > its allowance 1.23e-06; γλ = 0.0037,
+      lim = 2, (γλ)^2 = 1.4e-05 dropped) or, when its search meets a γ that rounds to 0 in float32 first, by
+      the crash; the test below shows the truncation by hand.
 
     In float64 the laws that did not crash warn, for the float32 γ of the loop version (the TD errors multiply
     γ by an integer tensor) and the 1e-7 cut of the series (spec §1.3)."""
-    reasons = dict.fromkeys(crashes, CRASH) | dict.fromkeys(truncations, TRUNCATION)
+    reasons = dict.fromkeys(crashes, CRASH) | dict.fromkeys(truncations, f"{TRUNCATION}; or it {CRASH}")
     report = check(
         contract,
         vec_generalized_advantage_estimate,
@@ -182,5 +186,67 @@ def test_torchrl_vectorised_gae_fails_when_gamma_lambda_is_small(contract, dtype
     assert statuses(report) == pinned, report.render()
     messages = {result.law.partition(".")[2]: result.message for result in report.results}
     assert all("the target raised IndexError" in messages[law] for law in crashes), report.render()
-    assert not any("the target raised" in messages[law] for law in truncations), report.render()
+    assert report.ok
+
+
+def test_torchrl_vectorised_gae_truncates_the_geometric_series_one_term_early():
+    """The truncation bug by hand, independent of what the search meets first (the closed-form law of the
+    test above can shrink to either bug): γ = 1, λ = 1e-4, rewards = values = [0, 0], next_values = [0, 1],
+    no episode end. GAE gives A_0 = γλ·δ_1 = 1e-4; the series is cut at lim = int(log 1e-7 / log 1e-4) = 1
+    term, so the vectorised version returns A_0 = 0 (the loop version gets 1e-4)."""
+    import torch
+
+    def advantages(estimate):
+        zeros, flags = torch.zeros(1, 2, 1, dtype=torch.float64), torch.zeros(1, 2, 1, dtype=torch.bool)
+        next_values = torch.tensor([[[0.0], [1.0]]], dtype=torch.float64)
+        return estimate(1.0, 1e-4, zeros, next_values, zeros, flags, flags)[0][0, :, 0].tolist()
+
+    # The loop version rounds γλ to float32 (see test_torchrl_gae_in_float64_is_only_float32_accurate).
+    assert advantages(generalized_advantage_estimate) == pytest.approx([1e-4, 1.0], rel=float(torch.finfo().eps))
+    assert advantages(vec_generalized_advantage_estimate) == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("contract", ["ppo_clip_loss", "value_loss"])
+def test_torchrl_clip_ppo_loss_passes_every_law_in_float32(contract):
+    report = check(contract, ClipPPOLoss, convention="torchrl-ppo", profile="oracle-quick")
+    assert statuses(report) == expected(contract, "torchrl-ppo"), report.render()
+
+
+CLIP_BUFFER_FORM = {"ppo_clip_loss": {"piecewise_form"}, "value_loss": {"matches_its_form"}}
+
+
+@pytest.mark.parametrize("contract", ["ppo_clip_loss", "value_loss"])
+def test_torchrl_clip_ppo_loss_in_float64_is_only_float32_accurate(contract):
+    """A warning, not a failure: ClipPPOLoss stores clip_epsilon and clip_value as ``torch.tensor(ε)`` buffers,
+    float32 whatever the data's dtype, so in float64 the clip bound is ε rounded to float32 (0.2 → 0.20000000298).
+    Minimal counterexamples: ClipCase(logp_new=[-0.1], logp_old=[-0.5], advantages=[1.0], clip_eps=0.2) gives
+    −1.2000000079 for −1.2; ValueCase(values_new=[1.0], values_old=[0.0], returns=[1.0], clip_eps=0.2) gives
+    0.3199999976 for 0.32. The laws that compare the loss with itself are unaffected."""
+    report = check(contract, ClipPPOLoss, convention="torchrl-ppo", dtype="float64", profile="oracle-quick")
+    assert statuses(report) == expected(contract, "torchrl-ppo", warning=CLIP_BUFFER_FORM[contract]), report.render()
+    assert report.ok
+
+
+SINGLE_ADVANTAGE = (
+    "std() of one entry is NaN (unbiased) and NaN.clamp_min(eps) stays NaN; ClipPPOLoss only calls it when "
+    "advantage.numel() > 1, so the loss module itself is not affected"
+)
+
+
+@pytest.mark.filterwarnings("ignore:std:UserWarning")  # torch: std() of one entry has 0 degrees of freedom
+def test_torchrl_standardize_is_nan_for_a_single_advantage():
+    """Expected failure of the private helper torchrl._utils._standardize, (A − mean)/std.clamp_min(1e-6) with the
+    unbiased std: minimal counterexample AdvantageBatch(advantages=[3.0]) → [nan] (SB3's bug 4, guarded by its
+    caller here). Batches with spread are standardised correctly, and equal entries give 0 thanks to the clamp."""
+    report = check(
+        "normalize_advantages",
+        _standardize,
+        framework="torch",
+        dtype="float32",
+        profile="oracle-quick",
+        expected_failures={"finite_without_spread": SINGLE_ADVANTAGE},
+    )
+    assert statuses(report) == {"standardised": "passed", "finite_without_spread": "expected failure"}, report.render()
+    (result,) = (r for r in report.results if r.status == "expected failure")
+    assert "advantages=[3.0]" in result.counterexample and "normalization_nan_for" in result.likely_cause
     assert report.ok
