@@ -96,6 +96,21 @@ def _exact_lambda_returns(case: SegmentCase) -> np.ndarray:
     return exact.evaluate(exact.gae, case.segment, case.gamma, case.lam) + case.segment.arrays()["values"]
 
 
+def _value_loss_contract(name: str, exact_form: Callable, reference: str) -> Contract:
+    """The critic losses (both forms take the same arguments)."""
+    return Contract(
+        name,
+        ("values_new", "values_old", "returns"),
+        ("clip_eps",),
+        "loss",
+        ValueCase([0.5, 2.0], [0.0, 1.0], [1.0, 1.0], clip_eps=0.2),
+        exact_form,
+        shape=scalar,
+        reference=reference,
+        framework="torch",
+    )
+
+
 CONTRACTS = {
     c.name: c
     for c in (
@@ -150,27 +165,9 @@ CONTRACTS = {
             reference="lineage.ppo:ppo_clip_loss",
             framework="torch",
         ),
-        Contract(
-            "value_loss",
-            ("values_new", "values_old", "returns"),
-            ("clip_eps",),
-            "loss",
-            ValueCase([0.5, 2.0], [0.0, 1.0], [1.0, 1.0], clip_eps=0.2),
-            value_loss_exact,
-            shape=scalar,
-            reference="lineage.ppo:value_loss",
-            framework="torch",
-        ),
-        Contract(
-            "clipped_value_loss",
-            ("values_new", "values_old", "returns"),
-            ("clip_eps",),
-            "loss",
-            ValueCase([0.5, 2.0], [0.0, 1.0], [1.0, 1.0], clip_eps=0.2),
-            clipped_value_loss_exact,
-            shape=scalar,
-            reference="lineage.ppo:value_loss(variant='clipped')",
-            framework="torch",
+        _value_loss_contract("value_loss", value_loss_exact, "lineage.ppo:value_loss"),
+        _value_loss_contract(
+            "clipped_value_loss", clipped_value_loss_exact, "lineage.ppo:value_loss(variant='clipped')"
         ),
         *(
             Contract(

@@ -256,3 +256,10 @@ def expected_discounted_sum(paths: Trajectories, per_step: np.ndarray, gamma: fl
     """E_τ[Σ_t γ^t x_t] over enumerated paths, for ``per_step[n, t]`` = x_t on path n."""
     discounts = gamma ** np.arange(per_step.shape[1])
     return float(paths.expectation(per_step @ discounts))
+
+
+def log_scale(*policies) -> float:
+    """Σ over autoregressive ``policies`` (lineage.rlhf.AutoregressivePolicy) of L·max|log p(v | prefix)|: bounds
+    the summed |log-probabilities| of any response (a difference of logs rounds with their size, not with the size
+    of the difference)."""
+    return sum(p.length * float(np.abs(np.log(p.conditionals)).max()) for p in policies)

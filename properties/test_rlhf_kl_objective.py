@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from lineage.ppo import kl_k3
-from lineage.properties.mdp_strategies import LOGIT_BOUND, assert_at_least, assert_identity
+from lineage.properties.mdp_strategies import LOGIT_BOUND, assert_at_least, assert_identity, log_scale
 from lineage.rlhf import AutoregressivePolicy, sequence_kl, token_kls, token_rewards
 
 EPS = np.finfo(np.float64).eps
@@ -47,12 +47,6 @@ class Responses:
         """64·eps·magnitude, with the log-probabilities of the reference and of ``policies`` (default π)."""
         logs = log_scale(self.reference, *(policies or [self.policy]))
         return 64 * EPS * (np.abs(self.scores).max() + self.beta * logs)
-
-
-def log_scale(*policies: AutoregressivePolicy) -> float:
-    """Σ over ``policies`` of L·max|log p(v | prefix)|: bounds the summed |log-probabilities| of any response (a
-    difference of logs rounds with their size, not with the size of the difference)."""
-    return sum(p.length * float(np.abs(np.log(p.conditionals)).max()) for p in policies)
 
 
 @cache

@@ -7,6 +7,7 @@ import torch
 from lineage.rlhf import (
     AdaptiveKLController,
     AutoregressivePolicy,
+    ppo_ptx_loss,
     proportional_kl_coef,
     sequence_kl,
     token_rewards,
@@ -139,3 +140,31 @@ def test_kl_between_policies_over_different_responses_names_q():
     one_token = AutoregressivePolicy(np.array([[0.5, 0.5]]), 1)
     with pytest.raises(ValueError, match=r"^q:"):
         sequence_kl(one_token, AutoregressivePolicy(UNIFORM_TWO_TOKENS, 2))
+
+
+GOOD_PTX = {
+    "rl_loss": torch.tensor(0.5),
+    "pretrain_token_logp": torch.full((B, T), -1.0),
+    "pretrain_mask": torch.ones(B, T, dtype=torch.bool),
+    "ptx_coef": 0.5,
+}
+
+
+@pytest.mark.parametrize(
+    ("argument", "bad"),
+    [
+        ("rl_loss", torch.zeros(2)),
+        ("rl_loss", float("nan")),
+        ("pretrain_token_logp", torch.zeros(T)),
+        ("pretrain_token_logp", torch.zeros(B, 0)),
+        ("pretrain_token_logp", torch.full((B, T), float("inf"))),
+        ("pretrain_mask", torch.ones(B, T)),
+        ("pretrain_mask", torch.ones(B, T + 1, dtype=torch.bool)),
+        ("ptx_coef", -1.0),
+        ("ptx_coef", float("nan")),
+    ],
+    ids=lambda value: repr(value)[:30],
+)
+def test_ppo_ptx_loss_names_the_bad_argument(argument, bad):
+    with pytest.raises(ValueError, match=rf"^{argument}:"):
+        ppo_ptx_loss(**{**GOOD_PTX, argument: bad})

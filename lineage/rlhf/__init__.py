@@ -1,6 +1,8 @@
-"""RLHF-PPO: per-token KL-penalised rewards, whitening and the proportional KL controller (notes §PPO, RLHF part)."""
+"""RLHF-PPO: per-token KL-penalised rewards, whitening, the proportional KL controller and the PPO-ptx pretraining
+term (notes §PPO, RLHF part)."""
 
 from lineage.rlhf.kl_controller import AdaptiveKLController, proportional_kl_coef
+from lineage.rlhf.ptx import ppo_ptx_loss, pretraining_log_likelihood
 from lineage.rlhf.rewards import token_rewards
 from lineage.rlhf.sequences import AutoregressivePolicy, all_sequences, sequence_kl, token_kls
 from lineage.rlhf.whiten import whiten
@@ -9,6 +11,8 @@ __all__ = [
     "AdaptiveKLController",
     "AutoregressivePolicy",
     "all_sequences",
+    "ppo_ptx_loss",
+    "pretraining_log_likelihood",
     "proportional_kl_coef",
     "sequence_kl",
     "token_kls",

@@ -86,8 +86,8 @@ class AutoregressivePolicy:
         """Every response, ``[V^L, L]`` (:func:`all_sequences`); the rows of every per-response array below."""
         return all_sequences(self.vocab_size, self.length)
 
-    def next_token_distributions(self) -> np.ndarray:
-        """π(· | y_<t) for every response y and position t, ``[V^L, L, V]``."""
+    def prefix_rows(self) -> np.ndarray:
+        """The row of ``conditionals`` holding π(· | y_<t), for every response y and position t, ``[V^L, L]``."""
         sequences = self.sequences
         rows = np.zeros(sequences.shape, dtype=int)
         code, offset = np.zeros(len(sequences), dtype=int), 0
@@ -95,7 +95,11 @@ class AutoregressivePolicy:
             rows[:, t] = offset + code  # prefixes of t tokens start at Σ_{k<t} V^k; y_<t read in base V
             code = code * self.vocab_size + sequences[:, t]
             offset += self.vocab_size**t
-        return self.conditionals[rows]
+        return rows
+
+    def next_token_distributions(self) -> np.ndarray:
+        """π(· | y_<t) for every response y and position t, ``[V^L, L, V]``."""
+        return self.conditionals[self.prefix_rows()]
 
     def token_probs(self) -> np.ndarray:
         """π(y_t | y_<t) for every response y and position t, ``[V^L, L]``."""

@@ -24,8 +24,7 @@ class Objective(Convention):
     signatures = {"ppo_clip_loss": "target(logp_new, logp_old, advantages, clip_eps) -> objective (maximised)"}
 
     def calls(self, contract, arrays, params):
-        args = [*((name, arrays[name]) for name in ARGUMENTS), ("clip_eps", params["clip_eps"])]
-        return [TargetCall(args, read=lambda out: -to_numpy(out))]
+        return [TargetCall(log_prob_arguments(arrays, params), read=lambda out: -to_numpy(out))]
 
 
 class SumReduction(Convention):
@@ -35,9 +34,13 @@ class SumReduction(Convention):
     signatures = {"ppo_clip_loss": "target(logp_new, logp_old, advantages, clip_eps) -> summed loss"}
 
     def calls(self, contract, arrays, params):
-        args = [*((name, arrays[name]) for name in ARGUMENTS), ("clip_eps", params["clip_eps"])]
         samples = max(len(arrays["advantages"]), 1)
-        return [TargetCall(args, read=lambda out: to_numpy(out) / samples)]
+        return [TargetCall(log_prob_arguments(arrays, params), read=lambda out: to_numpy(out) / samples)]
+
+
+def log_prob_arguments(arrays: dict[str, np.ndarray], params: dict) -> list[tuple[str, object]]:
+    """The policy loss's positional arguments: log π_new, log π_old, advantages and ε."""
+    return [*((name, arrays[name]) for name in ARGUMENTS), ("clip_eps", params["clip_eps"])]
 
 
 def ratio_arguments(arrays: dict[str, np.ndarray], params: dict) -> list[tuple[str, object]]:
