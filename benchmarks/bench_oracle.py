@@ -4,13 +4,15 @@
 
 Targets: lineage's own implementation of every contract (they must pass), every bug-zoo entry (each must
 fail), and the real peers when they are installed. For a failing target, "shrunk size" lists the number
-of entries (steps × columns) in each failing law's minimal counterexample.
+of entries in each failing law's minimal counterexample (steps × columns of a segment, samples of a loss case;
+"-" for cases without arrays: MDP paths, scalar coefficients).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from lineage.bugzoo import BUGS
@@ -18,11 +20,15 @@ from lineage.oracle.runner import run_target
 from lineage.oracle.targets import make_target
 from lineage.properties.contracts import CONTRACTS
 
-PEERS = [
-    ("gae", "stable_baselines3.common.buffers:RolloutBuffer", "sb3"),
-    ("gae", "torchrl.objectives.value.functional:generalized_advantage_estimate", "torchrl"),
-    ("gae", "torchrl.objectives.value.functional:vec_generalized_advantage_estimate", "torchrl"),
-    ("gae", "tianshou.algorithm.algorithm_base:_gae", "tianshou"),
+PEERS = [  # contract, target, convention, framework (None: the convention's)
+    ("gae", "stable_baselines3.common.buffers:RolloutBuffer", "sb3", None),
+    ("gae", "torchrl.objectives.value.functional:generalized_advantage_estimate", "torchrl", None),
+    ("gae", "torchrl.objectives.value.functional:vec_generalized_advantage_estimate", "torchrl", None),
+    ("gae", "tianshou.algorithm.algorithm_base:_gae", "tianshou", None),
+    ("ppo_clip_loss", "torchrl.objectives:ClipPPOLoss", "torchrl-ppo", None),
+    ("value_loss", "torchrl.objectives:ClipPPOLoss", "torchrl-ppo", None),
+    ("adapt_kl_coef", "torchrl.objectives:KLPENPPOLoss", "torchrl-ppo", None),
+    ("normalize_advantages", "torchrl._utils:_standardize", "canonical", "torch"),
 ]
 
 
@@ -31,17 +37,24 @@ def targets():
         yield make_target(name, contract.implementation())
     for bug in BUGS.values():
         yield make_target(bug.contract, bug.function)
-    for contract, spec, convention in PEERS:
+    for contract, spec, convention, framework in PEERS:
         try:
-            yield make_target(contract, spec, convention=convention)
+            yield make_target(contract, spec, convention=convention, framework=framework)
         except ValueError as missing:  # peers are optional here
             print(f"(skipping {spec}: {missing})")
 
 
 def entries(counterexample: str) -> int:
-    """Steps × columns of the first segment printed in a counterexample (0 if none)."""
-    head = counterexample.partition("rewards=")[2].partition("], values=")[0]
-    return head.count(",") + 1 if head.strip("[]") else 0
+    """Numbers in the first array field of a counterexample (steps × columns of a segment's rewards; 0 if none)."""
+    start = counterexample.find("=[")
+    if start < 0:
+        return 0
+    depth, end = 0, start + 1
+    for end in range(start + 1, len(counterexample)):
+        depth += {"[": 1, "]": -1}.get(counterexample[end], 0)
+        if depth == 0:
+            break
+    return len(re.findall(r"[^\s\[\],]+", counterexample[start + 1 : end + 1]))
 
 
 def main() -> int:
@@ -53,7 +66,7 @@ def main() -> int:
     for target in targets():
         report = run_target(target, profile=args.profile)
         failed = [r for r in report.results if r.status == "failed"]
-        sizes = ",".join(str(entries(r.counterexample) or "paths") for r in failed if r.counterexample)
+        sizes = ",".join(str(entries(r.counterexample) or "-") for r in failed if r.counterexample)
         label = f"{target.contract}={target.label} [{target.convention.name}]"
         examples = sum(r.examples for r in report.results)
         verdict = "ok" if report.ok else f"{len(failed)} fail"

@@ -9,7 +9,9 @@ per-sample array is a ``[batch, tokens]`` tensor of a padded batch of responses,
 
 The adapter lays the case's samples out as one response followed by one padded token. The padded token holds
 TRL's placeholder log-probability 1.0 (``INVALID_LOGPROB``) on both sides, an advantage of 1 and values 0 against a
-return of 1: a target that averages over the padding as well is off by a visible amount, never by chance.
+return of 1. A target that averages over the padding as well is off by (padded term − masked mean)/(N + 1): the
+padded token's term is −1 in the policy loss and 1 under the value loss's ½·mean, so only a case whose own mean
+term is exactly that hides the mistake.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ PAD = {
     "values_old": 0.0,
     "returns": 1.0,
 }  # the padded token's entries
+ARGUMENTS = {
+    "ppo_clip_loss": ("logp_new", "logp_old", "advantages"),
+    "value_loss": ("values_new", "values_old", "returns"),
+}
 
 
 def padded_response(name: str, samples: np.ndarray) -> np.ndarray:
@@ -44,9 +50,7 @@ class TRL(Convention):
     }
 
     def calls(self, contract, arrays, params):
-        names = {"ppo_clip_loss": ("logp_new", "logp_old", "advantages")}.get(
-            contract, ("values_new", "values_old", "returns")
-        )
+        names = ARGUMENTS[contract]
         tokens = len(arrays[names[0]])
         mask = np.append(np.ones(tokens, dtype=bool), False)[None, :]
         args = [*((name, padded_response(name, arrays[name])) for name in names), ("mask", mask)]
