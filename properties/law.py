@@ -187,6 +187,7 @@ def expect_close(what: str, got: np.ndarray, expected: np.ndarray, atol: np.ndar
 
 
 def significant(values) -> str:
-    """An array as a list with 12 significant digits (tiny numbers stay visible, float noise stays short)."""
-    array = np.asarray(values, dtype=np.float64)
+    """An array as a list with 12 significant digits (tiny numbers stay visible, float noise stays short; −0 is
+    shown as 0)."""
+    array = np.asarray(values, dtype=np.float64) + 0.0
     return np.array2string(array, separator=", ", formatter={"float_kind": lambda x: f"{x:.12g}"}, threshold=10**6)
