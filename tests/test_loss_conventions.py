@@ -61,12 +61,30 @@ def trl_value_loss(values_new, values_old, returns, mask, clip_eps):
     return 0.5 * masked_mean(torch.max((values_new - returns) ** 2, (clipped - returns) ** 2), mask)
 
 
+INVALID_LOGPROB = 1.0  # what TRL writes into the padded positions of its log-probabilities
+
+
+def trl_token_rewards(scores, logprobs, ref_logprobs, padding_mask, kl_coef, *, score_after_eos=False):
+    """TRL's per-token rewards: padded log-probabilities overwritten, −kl_coef·(log π − log π_ref) per token and
+    the score on the last response token (``score_after_eos``: on the first padded token, as TRL's trainer does
+    when the response is shorter than the batch, TRL issues #1893/#3750)."""
+    logprobs = torch.masked_fill(logprobs, padding_mask, INVALID_LOGPROB)
+    ref_logprobs = torch.masked_fill(ref_logprobs, padding_mask, INVALID_LOGPROB)
+    rewards = -kl_coef * (logprobs - ref_logprobs)
+    last = (~padding_mask).sum(dim=1) - 1  # right padding: the response is a prefix of the row
+    if score_after_eos:
+        last = torch.where(last + 1 < rewards.shape[1], last + 1, last)
+    rewards[torch.arange(len(rewards)), last] += scores
+    return rewards
+
+
 CORRECT = {
     ("objective", "ppo_clip_loss"): objective,
     ("sum", "ppo_clip_loss"): summed_loss,
     ("rlax", "ppo_clip_loss"): rlax_style_loss,
     ("trl", "ppo_clip_loss"): trl_clip_loss,
     ("trl", "value_loss"): trl_value_loss,
+    ("trl", "token_rewards"): trl_token_rewards,
     ("torchrl-ppo", "ppo_clip_loss"): ClipPPOLoss,
     ("torchrl-ppo", "value_loss"): ClipPPOLoss,
     ("torchrl-ppo", "adapt_kl_coef"): KLPENPPOLoss,
@@ -124,3 +142,13 @@ def test_kl_penalty_module_that_never_adapts_fails():
         "adapt_kl_coef.paper_rule": "failed",
         "adapt_kl_coef.monotone_in_the_measured_kl": "passed",
     }, report.render()
+
+
+def test_trl_score_on_the_first_padded_token_fails():
+    """TRL's trainer's placement, in TRL's own layout: caught by the per-token law (the bug zoo holds the same
+    mistake in lineage's layout)."""
+    after_eos = functools.partial(trl_token_rewards, score_after_eos=True)
+    report = check("token_rewards", after_eos, convention="trl", profile="oracle-quick")
+    failed = {r.law for r in report.results if r.status == "failed"}
+    assert "token_rewards.per_token_form" in failed, report.render()
+    assert "score_on_first_pad_after_eos" in report.results[0].likely_cause, report.render()

@@ -1,17 +1,21 @@
-"""TRL-style token losses (Hugging Face TRL's PPO trainer; spec/library-conventions.md §1.6, §2.4, §2.5): every
-per-sample array is a ``[batch, tokens]`` tensor of a padded batch of responses, with a response ``mask``
-(True on a response token, False on padding), and the losses are masked means over the response tokens.
+"""TRL-style PPO code (Hugging Face TRL's PPO trainer; spec/library-conventions.md §1.6, §2.4, §2.5, §2.9): every
+per-token array is a ``[batch, tokens]`` tensor of a padded batch of responses; the losses take a response
+``mask`` (True on a response token) and are masked means over the response tokens, the rewards take a
+``padding_mask`` (True on padding) and the KL coefficient as ``kl_coef``.
 
     ppo_clip_loss: target(logp_new, logp_old, advantages, mask, clip_eps)
                    -> masked_mean(max(−A·ρ, −A·clip(ρ, 1 − ε, 1 + ε)), mask)
     value_loss:    target(values_new, values_old, returns, mask, clip_eps)
                    -> ½·masked_mean(max((V − R)², (clip(V, V_old ± ε) − R)²), mask)
+    token_rewards: target(scores, logprobs, ref_logprobs, padding_mask, kl_coef) -> rewards [batch, tokens]
 
-The adapter lays the case's samples out as one response followed by one padded token. The padded token holds
-TRL's placeholder log-probability 1.0 (``INVALID_LOGPROB``) on both sides, an advantage of 1 and values 0 against a
-return of 1. A target that averages over the padding as well is off by (padded term − masked mean)/(N + 1): the
-padded token's term is −1 in the policy loss and 1 under the value loss's ½·mean, so only a case whose own mean
-term is exactly that hides the mistake.
+For the losses the adapter lays the case's samples out as one response followed by one padded token. The padded
+token holds TRL's placeholder log-probability 1.0 (``INVALID_LOGPROB``) on both sides, an advantage of 1 and values
+0 against a return of 1. A target that averages over the padding as well is off by (padded term − masked mean)/(N + 1):
+the padded token's term is −1 in the policy loss and 1 under the value loss's ½·mean, so only a case whose own
+mean term is exactly that hides the mistake. The rewards' batch is passed as it is, padding values included: where
+TRL puts the score is what the token_rewards laws check (TRL's trainer places it on the first padded token after the
+response, lm-human-preferences and the contract on the last response token).
 """
 
 from __future__ import annotations
@@ -42,14 +46,24 @@ def padded_response(name: str, samples: np.ndarray) -> np.ndarray:
 
 class TRL(Convention):
     name = "trl"
-    summary = "TRL-style token losses: [batch, tokens] tensors with a response mask, masked means over tokens"
+    summary = "TRL-style: [batch, tokens] tensors; losses are masked token means, rewards take a padding mask"
     numerics = Numerics("torch", "float32")
     signatures = {
         "ppo_clip_loss": "target(logp_new, logp_old, advantages, mask, clip_eps) -> masked token-mean loss",
         "value_loss": "target(values_new, values_old, returns, mask, clip_eps) -> ½ masked token-mean of the max",
+        "token_rewards": "target(scores, logprobs, ref_logprobs, padding_mask, kl_coef) -> per-token rewards",
     }
 
     def calls(self, contract, arrays, params):
+        if contract == "token_rewards":
+            args = [
+                ("scores", arrays["scores"]),
+                ("logprobs", arrays["logp"]),
+                ("ref_logprobs", arrays["ref_logp"]),
+                ("padding_mask", ~arrays["mask"]),
+                ("kl_coef", params["beta"]),
+            ]
+            return [TargetCall(args)]
         names = ARGUMENTS[contract]
         tokens = len(arrays[names[0]])
         mask = np.append(np.ones(tokens, dtype=bool), False)[None, :]
