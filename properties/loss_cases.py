@@ -14,6 +14,8 @@ from functools import cache
 import numpy as np
 from hypothesis import strategies as st
 
+from lineage.properties.mdp_strategies import positive_distributions
+
 # --------------------------------------------------------------------------------------------------
 # Cases
 # --------------------------------------------------------------------------------------------------
@@ -67,6 +69,32 @@ class KLSamples:
 
     def inputs(self) -> dict[str, np.ndarray]:
         return {name: np.array(getattr(self, name), dtype=np.float64) for name in ("logp_new", "logp_old")}
+
+
+@dataclass(frozen=True)
+class TwoDistributions:
+    """The old (sampling) distribution q and the new one p over the same outcomes, full support: every outcome
+    once is a sample of the KL estimators, weighted by its probability under q."""
+
+    old: list
+    new: list
+
+    def log_probs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(log p, log q): every outcome once, as the per-sample ``logp_new``, ``logp_old`` of the estimators."""
+        return np.log(self.new), np.log(self.old)
+
+    def samples(self) -> KLSamples:
+        log_new, log_old = self.log_probs()
+        return KLSamples(log_new.tolist(), log_old.tolist())
+
+    def kl_old_new(self) -> float:
+        """KL(q ‖ p) = Σ q log(q/p)."""
+        log_new, log_old = self.log_probs()
+        return float(np.dot(self.old, log_old - log_new))
+
+    def log_scale(self) -> float:
+        """1 + the largest |log p| and |log q|: log r = log p − log q rounds with this size."""
+        return 1.0 + float(np.abs(np.concatenate(self.log_probs())).max())
 
 
 @dataclass(frozen=True)
@@ -221,11 +249,25 @@ def clip_cases(draw, *, max_samples: int = 8, away_from_kinks: float = 0.0) -> C
 
 
 @st.composite
-def value_cases(draw, *, max_samples: int = 8) -> ValueCase:
+def value_cases(draw, *, max_samples: int = 8, edges: bool = True) -> ValueCase:
+    """Samples whose V_new is often exactly V_old ± ε, V_old, the return R, or the reflection of V_old ± ε about R
+    (where the clipped and unclipped errors tie), unless ``edges`` is False (for the derivative laws, which need
+    distance from those kinks); ε from the policy's ranges or in value units up to 5."""
     n = draw(st.integers(1, max_samples), label="N")
+    eps = draw(st.one_of(clip_ranges(), st.floats(0.5, 5.0)), label="clip_eps")
     number = st.floats(-10.0, 10.0, allow_subnormal=False)
     column = st.lists(number, min_size=n, max_size=n)
-    return ValueCase(draw(column), draw(column), draw(column), draw(clip_ranges()))
+    old, returns = draw(column, label="values_old"), draw(column, label="returns")
+    # An int picks one of the edges below, a float is V_new itself.
+    pick = st.one_of(st.integers(0, 5), number) if edges else number
+    picks = draw(st.lists(pick, min_size=n, max_size=n), label="V_new")
+
+    def value(pick, v_old: float, r: float) -> float:
+        if isinstance(pick, float):
+            return pick
+        return [v_old + eps, v_old - eps, v_old, r, 2 * r - (v_old + eps), 2 * r - (v_old - eps)][pick]
+
+    return ValueCase([value(*x) for x in zip(picks, old, returns, strict=True)], old, returns, eps)
 
 
 @st.composite
@@ -233,6 +275,15 @@ def kl_samples(draw, *, max_samples: int = 8) -> KLSamples:
     n = draw(st.integers(1, max_samples), label="N")
     column = st.lists(log_probabilities(), min_size=n, max_size=n)
     return KLSamples(draw(column), draw(column))
+
+
+@st.composite
+def distribution_pairs(draw) -> TwoDistributions:
+    """2..5 outcomes, entries ≥ 1e-3/n; the new distribution is sometimes the old one."""
+    size = draw(st.integers(2, 5), label="outcomes")
+    old = draw(positive_distributions((size,)), label="old")
+    new = draw(st.one_of(st.just(old), positive_distributions((size,))), label="new")
+    return TwoDistributions(old.tolist(), new.tolist())
 
 
 @st.composite

@@ -19,7 +19,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lineage.properties.loss_cases import ValueCase, clip_ranges
+from lineage.properties.loss_cases import TwoDistributions, ValueCase
 from lineage.properties.mdp_strategies import LOGIT_BOUND, positive_distributions
 
 DTYPE = torch.float64
@@ -114,38 +114,8 @@ def categorical_batches(draw, *, max_states: int = 2, new_equals_old: bool = Fal
 
 
 # --------------------------------------------------------------------------------------------------------
-# Two distributions over the same outcomes (KL estimators)
+# Paths of distributions away from the old one (KL estimators; the pairs are lineage.properties.loss_cases')
 # --------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TwoDistributions:
-    """The old (sampling) distribution q and the new one p over the same outcomes, full support."""
-
-    old: list
-    new: list
-
-    def log_probs(self) -> tuple[np.ndarray, np.ndarray]:
-        """(log p, log q): every outcome once, as the per-sample ``logp_new``, ``logp_old`` of the estimators."""
-        return np.log(self.new), np.log(self.old)
-
-    def kl_old_new(self) -> float:
-        """KL(q ‖ p) = Σ q log(q/p)."""
-        log_new, log_old = self.log_probs()
-        return float(np.dot(self.old, log_old - log_new))
-
-    def log_scale(self) -> float:
-        """1 + the largest |log p| and |log q|: log r = log p − log q rounds with this size."""
-        return 1.0 + float(np.abs(np.concatenate(self.log_probs())).max())
-
-
-@st.composite
-def distribution_pairs(draw) -> TwoDistributions:
-    """2..5 outcomes, entries ≥ 1e-3/n; the new distribution is sometimes the old one."""
-    size = draw(st.integers(2, 5), label="outcomes")
-    old = draw(positive_distributions((size,)), label="old")
-    new = draw(st.one_of(st.just(old), positive_distributions((size,))), label="new")
-    return TwoDistributions(old.tolist(), new.tolist())
 
 
 @dataclass(frozen=True)
@@ -180,22 +150,3 @@ def tilted_paths(draw) -> TiltedPath:
 
 # TC-15: V_old = 0, ε = 0.2, V_new = 0 — the notes' clip with swapped bounds gives 0.2, the correct clip 0.
 TC15 = ValueCase(values_new=[0.0], values_old=[0.0], returns=[0.0], clip_eps=0.2)
-
-
-@st.composite
-def value_cases(draw, *, max_samples: int = 8) -> ValueCase:
-    """Samples whose V_new is often exactly V_old ± ε, V_old, the return R, or the reflection of V_old ± ε about R
-    (where the clipped and unclipped errors tie); ε from the policy's ranges or in value units up to 5."""
-    n = draw(st.integers(1, max_samples), label="N")
-    eps = draw(st.one_of(clip_ranges(), finite(0.5, 5.0)), label="clip_eps")
-    column = st.lists(finite(-10.0, 10.0), min_size=n, max_size=n)
-    old, returns = draw(column, label="values_old"), draw(column, label="returns")
-    # An int picks one of the edges below, a float is V_new itself.
-    picks = draw(st.lists(st.one_of(st.integers(0, 5), finite(-10.0, 10.0)), min_size=n, max_size=n), label="V_new")
-
-    def value(pick, v_old: float, r: float) -> float:
-        if isinstance(pick, float):
-            return pick
-        return [v_old + eps, v_old - eps, v_old, r, 2 * r - (v_old + eps), 2 * r - (v_old - eps)][pick]
-
-    return ValueCase([value(*x) for x in zip(picks, old, returns, strict=True)], old, returns, eps)

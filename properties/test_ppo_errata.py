@@ -20,7 +20,7 @@ import torch
 from hypothesis import example, find, given
 
 from lineage.ppo import clip_value, probability_ratio
-from lineage.properties.loss_cases import ValueCase
+from lineage.properties.loss_cases import ValueCase, value_cases
 from lineage.properties.mdp_strategies import assert_identity
 from lineage.properties.ppo_strategies import (
     DIFFERENT,
@@ -31,7 +31,6 @@ from lineage.properties.ppo_strategies import (
     categorical_batches,
     gradient,
     tensor,
-    value_cases,
 )
 from lineage.properties.tolerance import scaled_tolerance
 

@@ -14,9 +14,9 @@ import torch
 from hypothesis import example, given
 
 from lineage.ppo import clip_value, value_loss
-from lineage.properties.loss_cases import ValueCase
+from lineage.properties.loss_cases import ValueCase, value_cases
 from lineage.properties.mdp_strategies import assert_at_least, assert_identity
-from lineage.properties.ppo_strategies import EPS, TC15, gradient, tensor, value_cases
+from lineage.properties.ppo_strategies import EPS, TC15, gradient, tensor
 from lineage.properties.tolerance import scaled_tolerance
 
 # V_new above, inside, below the band and on both edges; R chosen so that both branches of the max occur.
