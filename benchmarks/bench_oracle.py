@@ -16,9 +16,9 @@ import re
 import sys
 
 from lineage.bugzoo import BUGS
-from lineage.oracle.runner import run_target
+from lineage.laws.contracts import CONTRACTS
+from lineage.oracle.runner import check_target
 from lineage.oracle.targets import make_target
-from lineage.properties.contracts import CONTRACTS
 
 PEERS = [  # contract, target, convention, framework (None: the convention's)
     ("gae", "stable_baselines3.common.buffers:RolloutBuffer", "sb3", None),
@@ -34,7 +34,7 @@ PEERS = [  # contract, target, convention, framework (None: the convention's)
 
 def targets():
     for name, contract in CONTRACTS.items():
-        yield make_target(name, contract.implementation())
+        yield make_target(name, contract.reference)
     for bug in BUGS.values():
         yield make_target(bug.contract, bug.function)
     for contract, spec, convention, framework in PEERS:
@@ -64,7 +64,7 @@ def main() -> int:
     os.environ.setdefault("CI", "1")
     print(f"{'target':72s} {'verdict':>8s} {'seconds':>8s} {'examples':>9s}  shrunk size per failing law")
     for target in targets():
-        report = run_target(target, profile=args.profile)
+        report = check_target(target, profile=args.profile)
         failed = [r for r in report.results if r.status == "failed"]
         sizes = ",".join(str(entries(r.counterexample) or "-") for r in failed if r.counterexample)
         label = f"{target.contract}={target.label} [{target.convention.name}]"

@@ -1,12 +1,13 @@
 """lineage: the policy-gradient lineage, checked.
 
-The return and advantage functions below follow the canonical rollout-segment contract of
-:mod:`lineage.segment`; the exact tabular toolkit lives in :mod:`lineage.tabular`.
+Building blocks by topic: :mod:`lineage.returns` (returns and advantages over the rollout-segment contract),
+:mod:`lineage.ppo` (PPO losses, KL estimators, advantage normalisation), :mod:`lineage.rlhf` (per-token rewards,
+whitening, KL control), :mod:`lineage.tabular` (exact small-MDP toolkit), :mod:`lineage.optim` (optimisation
+steps). Then the laws engine (:mod:`lineage.laws`), the oracle (:mod:`lineage.oracle`), the bug zoo
+(:mod:`lineage.bugzoo`) and the training algorithms (:mod:`lineage.algorithms`).
 """
 
-from lineage.actor_critic import td_errors
-from lineage.gae import gae, lambda_returns, n_step_advantages
-from lineage.reinforce import discounted_returns
+from lineage.returns import discounted_returns, gae, lambda_returns, n_step_advantages, td_errors
 
 __all__ = ["discounted_returns", "gae", "lambda_returns", "n_step_advantages", "td_errors"]
 __version__ = "0.1.0"

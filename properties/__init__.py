@@ -1,5 +1,3 @@
-"""Hypothesis properties and oracle laws, shipped as ``lineage.properties``.
+"""lineage's own Hypothesis properties: the laws bound to lineage's implementations, and the theory.
 
-Laws are statements about *a target function* that satisfies one of lineage's contracts (lineage's own
-implementation by default); the tests in this package bind them to lineage's implementations.
-"""
+Not part of the installed package: run from a checkout (``nox -s verify``)."""

@@ -19,8 +19,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lineage.properties.loss_cases import TwoDistributions, ValueCase
-from lineage.properties.mdp_strategies import LOGIT_BOUND, positive_distributions
+from lineage.laws.cases.losses import TwoDistributions, ValueCase
+from lineage.laws.cases.mdps import LOGIT_BOUND, positive_distributions
 
 DTYPE = torch.float64
 EPS = float(torch.finfo(DTYPE).eps)
@@ -114,7 +114,7 @@ def categorical_batches(draw, *, max_states: int = 2, new_equals_old: bool = Fal
 
 
 # --------------------------------------------------------------------------------------------------------
-# Paths of distributions away from the old one (KL estimators; the pairs are lineage.properties.loss_cases')
+# Paths of distributions away from the old one (KL estimators; the pairs are lineage.laws.cases.losses')
 # --------------------------------------------------------------------------------------------------------
 
 

@@ -1,28 +1,18 @@
-"""Every law of every contract, as one pytest item per law (and a preflight item per target).
+"""Every law of every contract, bound to lineage's own implementation of the contract (one item per law).
 
-Without options the targets are lineage's own implementations of every contract (returns and advantages, the
-PPO losses, KL estimators and coefficient, advantage normalisation, RLHF token rewards), under the current
-Hypothesis profile; with
-``--target CONTRACT=SPEC`` (see ``lineage.oracle.pytest``) they are someone else's functions, under the
-oracle profile, and only these items run.
+The same laws run against other people's code in the oracle (:mod:`lineage.oracle`); here the target is the
+contract's ``reference``, held to its own dtype's tolerance under the current Hypothesis profile, after the
+bug zoo's minimal inputs for the law.
 """
 
 import pytest
-from hypothesis import settings
 
-from lineage.oracle.profiles import oracle_settings
-from lineage.oracle.pytest import _preflight, configured_targets, run_item
-
-
-def test_preflight(oracle_target):
-    """The target can be called with its contract's arguments, is deterministic and leaves its inputs alone."""
-    problems = _preflight(oracle_target)
-    if problems:
-        pytest.fail("\n".join(f"preflight {p.check}: {p.message}" for p in problems), pytrace=False)
+from lineage.bugzoo import pinned_cases
+from lineage.laws import CONTRACTS, LAWS
 
 
-def test_law(law_target, request):
-    target, law = law_target
-    config = request.config
-    profile = oracle_settings(config.getoption("oracle_profile")) if configured_targets(config) else settings()
-    run_item(target, law, profile, request.node.user_properties)
+@pytest.mark.parametrize(
+    "law", [pytest.param(law, id=law.id, marks=pytest.mark.claim(*law.claims)) for law in LAWS.values()]
+)
+def test_law_holds_for_lineage(law):
+    law.verify(CONTRACTS[law.contract].reference, pinned=pinned_cases(law.id))

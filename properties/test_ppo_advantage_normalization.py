@@ -17,10 +17,10 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from lineage.laws.tolerance import scaled_tolerance
 from lineage.ppo import normalize_advantages
-from lineage.properties.mdp_strategies import assert_identity
-from lineage.properties.ppo_strategies import EPS, finite
-from lineage.properties.tolerance import scaled_tolerance
+from properties.assertions import assert_identity
+from properties.ppo_strategies import EPS, finite
 
 advantage_batches = st.integers(1, 32).flatmap(
     lambda n: arrays(np.float64, (n,), elements=st.one_of(st.just(1.5), finite(-100.0, 100.0)))

@@ -16,10 +16,10 @@ import torch
 from hypothesis import example, find, given
 from hypothesis import strategies as st
 
+from lineage.laws.cases.losses import ClipCase, clip_cases, clip_ranges
 from lineage.ppo import clip_fraction, clipped_surrogate, ppo_clip_loss, probability_ratio
-from lineage.properties.loss_cases import ClipCase, clip_cases, clip_ranges
-from lineage.properties.mdp_strategies import assert_at_least, assert_identity
-from lineage.properties.ppo_strategies import (
+from properties.assertions import assert_at_least, assert_identity
+from properties.ppo_strategies import (
     EPS,
     SEARCH,
     CategoricalBatch,

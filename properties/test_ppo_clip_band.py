@@ -17,10 +17,10 @@ import torch
 from hypothesis import example, find, given
 from hypothesis import strategies as st
 
+from lineage.laws.cases.losses import clip_ranges
 from lineage.ppo import ppo_clip_loss
-from lineage.properties.loss_cases import clip_ranges
-from lineage.properties.mdp_strategies import assert_at_least, assert_identity
-from lineage.properties.ppo_strategies import EPS, SEARCH, finite, gradient, tensor
+from properties.assertions import assert_at_least, assert_identity
+from properties.ppo_strategies import EPS, SEARCH, finite, gradient, tensor
 
 TEACHING_EPS = 0.2
 

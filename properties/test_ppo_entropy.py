@@ -15,10 +15,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lineage.laws.tolerance import scaled_tolerance
 from lineage.ppo import categorical_entropy, combined_loss, ppo_clip_loss, value_loss
-from lineage.properties.mdp_strategies import assert_at_least, assert_identity
-from lineage.properties.ppo_strategies import EPS, categorical_batches, finite, gradient, tensor
-from lineage.properties.tolerance import scaled_tolerance
+from properties.assertions import assert_at_least, assert_identity
+from properties.ppo_strategies import EPS, categorical_batches, finite, gradient, tensor
 
 # π = (0.9, 0.1): H = 0.325. SB3 before PR #130 added the entropy instead of subtracting it.
 SKEWED = torch.tensor([[math.log(0.9), math.log(0.1)]], dtype=torch.float64)

@@ -19,10 +19,11 @@ import pytest
 import torch
 from hypothesis import example, find, given
 
+from lineage.laws.cases.losses import ValueCase, value_cases
+from lineage.laws.tolerance import scaled_tolerance
 from lineage.ppo import clip_value, probability_ratio
-from lineage.properties.loss_cases import ValueCase, value_cases
-from lineage.properties.mdp_strategies import assert_identity
-from lineage.properties.ppo_strategies import (
+from properties.assertions import assert_identity
+from properties.ppo_strategies import (
     DIFFERENT,
     EPS,
     SEARCH,
@@ -32,7 +33,6 @@ from lineage.properties.ppo_strategies import (
     gradient,
     tensor,
 )
-from lineage.properties.tolerance import scaled_tolerance
 
 Objective = Callable[[CategoricalBatch, torch.Tensor], torch.Tensor]
 

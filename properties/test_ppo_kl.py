@@ -16,11 +16,12 @@ import pytest
 from hypothesis import example, find, given
 from hypothesis import strategies as st
 
+from lineage.laws.cases import DIRECTION  # TC-19's numbers: 0.511 one way, 0.368 the other
+from lineage.laws.cases.losses import TwoDistributions, distribution_pairs
+from lineage.laws.tolerance import scaled_tolerance
 from lineage.ppo import kl_k1, kl_k2, kl_k3
-from lineage.properties.kl_laws import DIRECTION  # TC-19's numbers: 0.511 one way, 0.368 the other
-from lineage.properties.loss_cases import TwoDistributions, distribution_pairs
-from lineage.properties.mdp_strategies import assert_at_least, assert_identity
-from lineage.properties.ppo_strategies import (
+from properties.assertions import assert_at_least, assert_identity
+from properties.ppo_strategies import (
     DIFFERENT,
     EPS,
     SEARCH,
@@ -28,7 +29,6 @@ from lineage.properties.ppo_strategies import (
     finite,
     tilted_paths,
 )
-from lineage.properties.tolerance import scaled_tolerance
 
 TC16 = TwoDistributions(old=[0.99, 0.01], new=[0.01, 0.99])
 

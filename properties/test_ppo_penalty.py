@@ -18,9 +18,11 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from lineage.laws.cases.mdps import positive_distributions
+from lineage.laws.tolerance import scaled_tolerance
 from lineage.ppo import adapt_kl_coef, categorical_kl, penalized_surrogate
-from lineage.properties.mdp_strategies import assert_at_least, assert_identity, positive_distributions
-from lineage.properties.ppo_strategies import (
+from properties.assertions import assert_at_least, assert_identity
+from properties.ppo_strategies import (
     EPS,
     CategoricalBatch,
     categorical_batches,
@@ -28,7 +30,6 @@ from lineage.properties.ppo_strategies import (
     gradient,
     tensor,
 )
-from lineage.properties.tolerance import scaled_tolerance
 
 
 def expected_objective(batch: CategoricalBatch, logits_new: torch.Tensor, advantages, beta: float) -> torch.Tensor:

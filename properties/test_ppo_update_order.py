@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from lineage.ppo import categorical_entropy, combined_loss, ppo_clip_loss, value_loss
-from lineage.properties.ppo_strategies import finite, tensor
+from properties.ppo_strategies import finite, tensor
 
 N, FEATURES, ACTIONS, HIDDEN = 8, 3, 3, 4
 MINIBATCHES = (slice(0, 4), slice(4, 8))

@@ -13,11 +13,11 @@ import pytest
 import torch
 from hypothesis import example, given
 
+from lineage.laws.cases.losses import ValueCase, value_cases
+from lineage.laws.tolerance import scaled_tolerance
 from lineage.ppo import clip_value, value_loss
-from lineage.properties.loss_cases import ValueCase, value_cases
-from lineage.properties.mdp_strategies import assert_at_least, assert_identity
-from lineage.properties.ppo_strategies import EPS, TC15, gradient, tensor
-from lineage.properties.tolerance import scaled_tolerance
+from properties.assertions import assert_at_least, assert_identity
+from properties.ppo_strategies import EPS, TC15, gradient, tensor
 
 # V_new above, inside, below the band and on both edges; R chosen so that both branches of the max occur.
 EDGES = ValueCase(

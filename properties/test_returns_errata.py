@@ -2,7 +2,7 @@
 the teaching counterexample of the spec with its exact numbers, a property pinned to it with
 ``@example`` that says what the printed form computes instead, and a ``hypothesis.find`` search that
 must come back with a counterexample of its own. The corrected forms are laws of the ``gae`` and
-``td_errors`` contracts (``lineage.properties.returns_laws``).
+``td_errors`` contracts (``lineage.laws.returns``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from hypothesis import example, find, given, settings
 from hypothesis import strategies as st
 
 import lineage
-from lineage.properties import exact
-from lineage.properties.segments import Segment, SegmentCase, magnitudes, segment_cases, unit_interval
+from lineage.laws import exact
+from lineage.laws.cases.segments import Segment, SegmentCase, magnitudes, segment_cases, unit_interval
 
 SEARCH = settings(database=None, max_examples=2000)
 

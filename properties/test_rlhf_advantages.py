@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lineage.gae import gae
-from lineage.properties.loss_cases import token_reward_cases
-from lineage.properties.mdp_strategies import assert_identity
-from lineage.properties.tolerance import scaled_tolerance
+from lineage.laws.cases.losses import token_reward_cases
+from lineage.laws.tolerance import scaled_tolerance
+from lineage.returns import gae
 from lineage.rlhf import token_rewards
+from properties.assertions import assert_identity
 
 EPS = np.finfo(np.float64).eps
 

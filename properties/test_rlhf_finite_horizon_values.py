@@ -17,8 +17,9 @@ import pytest
 from hypothesis import example, find, given, settings
 from hypothesis import strategies as st
 
-from lineage.properties.mdp_strategies import assert_identity, policies, tabular_mdps
+from lineage.laws.cases.mdps import policies, tabular_mdps
 from lineage.tabular import TabularMDP, backward_induction, enumerate_trajectories, policy_transitions, state_values
+from properties.assertions import assert_identity
 
 EPS = np.finfo(np.float64).eps
 SEARCH = settings(database=None, max_examples=500)

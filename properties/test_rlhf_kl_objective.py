@@ -19,9 +19,10 @@ from hypothesis import example, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from lineage.laws.cases.mdps import LOGIT_BOUND
 from lineage.ppo import kl_k3
-from lineage.properties.mdp_strategies import LOGIT_BOUND, assert_at_least, assert_identity, log_scale
 from lineage.rlhf import AutoregressivePolicy, sequence_kl, token_kls, token_rewards
+from properties.assertions import assert_at_least, assert_identity, log_scale
 
 EPS = np.finfo(np.float64).eps
 SEARCH = settings(database=None, max_examples=500)

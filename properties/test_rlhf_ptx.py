@@ -18,8 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lineage.properties.mdp_strategies import LOGIT_BOUND, assert_at_least, assert_identity, log_scale
+from lineage.laws.cases.mdps import LOGIT_BOUND
 from lineage.rlhf import AutoregressivePolicy, ppo_ptx_loss, pretraining_log_likelihood, sequence_kl
+from properties.assertions import assert_at_least, assert_identity, log_scale
 
 EPS = np.finfo(np.float64).eps
 

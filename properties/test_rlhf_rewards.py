@@ -1,7 +1,7 @@
 """The per-token RLHF reward builder beyond the right-padded batches of its contract laws (notes §PPO, RLHF
 part; claims RLHF-1, RLHF-2, STD-RLHF-1).
 
-The laws of the ``token_rewards`` contract (``lineage.properties.rlhf_laws``: the per-token form, the sum
+The laws of the ``token_rewards`` contract (``lineage.laws.rlhf``: the per-token form, the sum
 over a response, padding ignored) run against lineage through ``test_laws.py`` on right-padded batches.
 Here the same laws run on the other layouts a mask describes (left padding, gaps), and one law says where
 the reference model enters: only through the KL term.
@@ -17,9 +17,9 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from lineage.properties.contracts import CONTRACTS
-from lineage.properties.loss_cases import TokenRewardCase, token_reward_cases
-from lineage.properties.rlhf_laws import padding, per_token
+from lineage.laws.cases.losses import TokenRewardCase, token_reward_cases
+from lineage.laws.contracts import CONTRACTS
+from lineage.laws.rlhf import padding_is_ignored, per_token_form
 from lineage.rlhf import token_rewards
 
 # A left-padded response next to a full-length one (left padding misaligned TRL's masks: PR #1718).
@@ -53,8 +53,8 @@ def test_per_token_form_and_padding_laws_hold_for_every_mask_layout(case):
     """RLHF-1, STD-RLHF-1 (notes §PPO, RLHF part): r_t = −β(log π − log π_ref) on every valid token, the score
     added on the last valid one, 0 on padding, and padded log-probabilities never matter — for left padding
     and gapped masks too (the contract laws ``per_token_form`` and ``padding_is_ignored``)."""
-    per_token(token_rewards, case)
-    padding(token_rewards, case)
+    per_token_form(token_rewards, case)
+    padding_is_ignored(token_rewards, case)
 
 
 @pytest.mark.claim("RLHF-2")

@@ -19,9 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lineage.properties.mdp_strategies import assert_identity
 from lineage.rlhf import whiten
 from lineage.rlhf.whiten import EPSILON
+from properties.assertions import assert_identity
 
 EPS = np.finfo(np.float64).eps
 

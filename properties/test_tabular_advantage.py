@@ -12,18 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lineage.actor_critic import td_errors
-from lineage.properties.mdp_strategies import (
-    assert_at_least,
-    assert_identity,
-    policies,
-    reward_distributions,
-    state_distributions,
-    tabular_mdps,
-    value_atol,
-    value_functions,
-)
+from lineage.laws.cases.mdps import policies, reward_distributions, state_distributions, tabular_mdps, value_functions
+from lineage.returns import td_errors
 from lineage.tabular import TabularMDP, advantages, state_values
+from properties.assertions import assert_at_least, assert_identity, value_atol
 
 
 def state_action_values(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:

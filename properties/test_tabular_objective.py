@@ -6,17 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lineage.properties.mdp_strategies import (
-    assert_identity,
-    episodes,
-    episodic_mdps,
-    expected_discounted_sum,
-    policies,
-    series_horizon,
-    tabular_mdps,
-    value_atol,
-)
+from lineage.laws.cases.mdps import episodic_mdps, policies, tabular_mdps
 from lineage.tabular import backward_induction, objective, occupancy
+from properties.assertions import assert_identity, episodes, expected_discounted_sum, series_horizon, value_atol
 
 
 @pytest.mark.claim("PG-1")

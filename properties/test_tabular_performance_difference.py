@@ -12,18 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lineage.actor_critic import td_errors
-from lineage.properties.mdp_strategies import (
-    assert_at_least,
-    assert_identity,
-    episodes,
-    episodic_mdps,
-    expected_discounted_sum,
-    policy_pairs,
-    positive_distributions,
-    tabular_mdps,
-    value_atol,
-)
+from lineage.laws.cases.mdps import episodic_mdps, policy_pairs, positive_distributions, tabular_mdps
+from lineage.returns import td_errors
 from lineage.tabular import (
     advantages,
     discounted_visitation,
@@ -32,6 +22,7 @@ from lineage.tabular import (
     state_values,
     state_visitation,
 )
+from properties.assertions import assert_at_least, assert_identity, episodes, expected_discounted_sum, value_atol
 
 
 def return_difference(mdp, old, new) -> float:

@@ -17,14 +17,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lineage.properties.mdp_strategies import (
-    assert_identity,
-    linear_softmax_policies,
-    parameter_vectors,
-    softmax_logits,
-    tabular_mdps,
-    value_atol,
-)
+from lineage.laws.cases.mdps import linear_softmax_policies, parameter_vectors, softmax_logits, tabular_mdps
 from lineage.tabular import (
     TabularMDP,
     action_values,
@@ -32,6 +25,7 @@ from lineage.tabular import (
     softmax_policy_gradient,
     state_visitation,
 )
+from properties.assertions import assert_identity, value_atol
 
 N_FEATURES = 2
 Logits = Callable[[torch.Tensor], torch.Tensor]

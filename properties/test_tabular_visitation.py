@@ -13,17 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lineage.properties.mdp_strategies import (
-    DISTRIBUTION_ATOL,
-    assert_at_least,
-    assert_identity,
-    policies,
-    series_horizon,
-    state_distributions,
-    tabular_mdps,
-    value_atol,
-)
+from lineage.laws.cases.mdps import policies, state_distributions, tabular_mdps
 from lineage.tabular import objective, occupancy, policy_transitions, state_visitation
+from properties.assertions import DISTRIBUTION_ATOL, assert_at_least, assert_identity, series_horizon, value_atol
 
 
 def discounted_series(first: np.ndarray, step: Callable[[np.ndarray], np.ndarray], gamma: float):

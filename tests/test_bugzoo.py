@@ -6,13 +6,13 @@ import pytest
 from hypothesis import settings
 
 from lineage.bugzoo import BUGS
-from lineage.oracle.profiles import oracle_settings
+from lineage.laws.contracts import CONTRACTS
+from lineage.laws.law import LAWS, LawViolation
+from lineage.laws.profiles import oracle_settings
 from lineage.oracle.runner import run_law
 from lineage.oracle.targets import make_target
-from lineage.properties.contracts import CONTRACTS
-from lineage.properties.law import LawViolation, registered_laws
 
-LAWS = registered_laws()
+LAWS = LAWS.all()
 
 
 @pytest.mark.parametrize("entry", BUGS.values(), ids=lambda b: b.name)
@@ -32,7 +32,7 @@ def test_the_bugs_minimal_input_shows_it_and_lineage_passes_it(entry):
     law = LAWS[entry.caught_by]
     with pytest.raises(LawViolation):
         law.check(entry.function, entry.counterexample)
-    law.check(CONTRACTS[entry.contract].implementation(), entry.counterexample)
+    law.check(CONTRACTS[entry.contract].reference, entry.counterexample)
 
 
 @pytest.mark.parametrize(

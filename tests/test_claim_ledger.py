@@ -6,8 +6,8 @@ import re
 import pytest
 
 from lineage.claims import CLAIMS
-from lineage.properties.law import registered_laws
-from lineage.properties.plugin import claim_status
+from lineage.laws.law import LAWS
+from properties.ledger import claim_status
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -34,12 +34,12 @@ def test_corrected_form():
 
 def test_summary_has_one_verdict_per_claim_and_fails_the_run(pytester):
     pytester.makepyfile(test_sample=SAMPLE)
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "properties.ledger")
     result.assert_outcomes(passed=3, failed=1)
     assert result.ret != 0
     result.stdout.re_match_lines(
         [
-            r".*lineage: claims of spec/claims.md.*",
+            r".*lineage: claims of the ledger.*",
             r"GAE-3\s+FAILED\s+1 checks\s+TRUE .*",
             r"GAE-8\s+refuted as expected\s+2 checks\s+FALSE .*",
             r"GAE-10\s+confirmed\s+1 checks\s+TRUE .*",
@@ -61,7 +61,7 @@ def test_runs(x):
     pass
 """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "properties.ledger")
     result.stdout.re_match_lines([r"1 claims: 1 confirmed; 17 Hypothesis examples run"])
 
 
@@ -80,7 +80,7 @@ def test_claim_status(outcomes, status):
 
 
 def test_every_claim_id_named_by_a_check_is_in_the_claims_table():
-    named = {claim for law in registered_laws().values() for claim in law.claims}
+    named = {claim for law in LAWS.all().values() for claim in law.claims}
     for path in [*ROOT.glob("properties/*.py"), *ROOT.glob("derivations/*.py")]:
         for marker in re.finditer(r"mark\.(?:claim|refutes)\(([^)]*)\)", path.read_text(encoding="utf-8")):
             named.update(re.findall(r'"([A-Z]+(?:-[A-Z]+)*-\d+)"', marker.group(1)))

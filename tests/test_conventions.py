@@ -9,13 +9,13 @@ import pytest
 import torch
 from stable_baselines3.common.buffers import RolloutBuffer
 
+from lineage.laws.cases.segments import Segment
+from lineage.laws.contracts import CONTRACTS, per_step
+from lineage.laws.law import LAWS, laws_for
+from lineage.laws.profiles import oracle_settings
 from lineage.oracle import CONVENTIONS, check
-from lineage.oracle.profiles import oracle_settings
 from lineage.oracle.runner import run_law
 from lineage.oracle.targets import make_target
-from lineage.properties.contracts import CONTRACTS, per_step
-from lineage.properties.law import laws_for, registered_laws
-from lineage.properties.segments import Segment
 
 
 @pytest.fixture(autouse=True)
@@ -200,7 +200,7 @@ BROKEN = [
 
 def failing_result(law_id: str, target, convention: str):
     """The oracle's result for one law of the gae contract (the broken targets are judged by their own law)."""
-    law = registered_laws()[law_id]
+    law = LAWS.all()[law_id]
     return run_law(make_target("gae", target, convention=convention), law, oracle_settings("oracle-quick"))
 
 

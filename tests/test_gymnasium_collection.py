@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import lineage
-from lineage.collect import collect_segment
+from lineage.returns.collect import collect_segment
 from lineage.tabular import TabularMDP, random_mdp, state_values
 from lineage.tabular.env import TabularEnv, tabular_policy_actor
 

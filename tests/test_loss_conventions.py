@@ -10,8 +10,8 @@ import pytest
 import torch
 from torchrl.objectives import ClipPPOLoss, KLPENPPOLoss
 
+from lineage.laws.contracts import CONTRACTS, per_step
 from lineage.oracle import CONVENTIONS, check
-from lineage.properties.contracts import CONTRACTS, per_step
 
 
 @pytest.fixture(autouse=True)

@@ -116,13 +116,11 @@ def test_command_line_usage_error_has_no_traceback():
 
 def test_pytest_target_mode_runs_one_item_per_law(pytester):
     result = pytester.runpytest_subprocess(
-        "--pyargs",
-        "lineage.properties",
         "-p",
         "no:cacheprovider",
-        "--target",
+        "--lineage-target",
         f"gae={BROKEN}",
-        "--oracle-profile",
+        "--lineage-profile",
         "oracle-quick",
     )
     outcomes = result.parseoutcomes()
@@ -133,13 +131,11 @@ def test_pytest_target_mode_runs_one_item_per_law(pytester):
 
 def test_pytest_target_mode_selects_laws_with_k(pytester):
     result = pytester.runpytest_subprocess(
-        "--pyargs",
-        "lineage.properties",
         "-p",
         "no:cacheprovider",
-        "--target",
+        "--lineage-target",
         f"gae={BROKEN}",
-        "--oracle-profile",
+        "--lineage-profile",
         "oracle-quick",
         "-k",
         "lambda_zero",
@@ -148,7 +144,7 @@ def test_pytest_target_mode_selects_laws_with_k(pytester):
 
 
 def test_pytest_target_mode_refuses_a_bad_target(pytester):
-    result = pytester.runpytest_subprocess("--pyargs", "lineage.properties", "--target", "gae=nopackage:f")
+    result = pytester.runpytest_subprocess("--lineage-target", "gae=nopackage:f")
     assert result.ret == 4  # pytest's usage error
     result.stderr.fnmatch_lines(["*cannot import 'nopackage'*"])
 

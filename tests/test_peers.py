@@ -16,9 +16,9 @@ from torchrl._utils import _standardize
 from torchrl.objectives import ClipPPOLoss
 from torchrl.objectives.value.functional import generalized_advantage_estimate, vec_generalized_advantage_estimate
 
+from lineage.laws.law import laws_for
 from lineage.oracle import check
 from lineage.oracle.conventions import get_convention
-from lineage.properties.law import laws_for
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lineage.registry import Registry
+
 
 @dataclass(frozen=True)
 class Bug:
@@ -29,7 +31,7 @@ def pinned_cases(law_id: str) -> tuple:
     return tuple(b.counterexample for b in BUGS.values() if b.caught_by == law_id)
 
 
-BUGS: dict[str, Bug] = {}
+BUGS: Registry[Bug] = Registry("bug", modules=("lineage.bugzoo.gae", "lineage.bugzoo.losses", "lineage.bugzoo.returns"))
 
 
 def bug(name: str, *, contract: str, caught_by: str, source: str, counterexample) -> Callable:
@@ -38,15 +40,7 @@ def bug(name: str, *, contract: str, caught_by: str, source: str, counterexample
     def register(function: Callable) -> Callable:
         description = (function.__doc__ or "").strip()
         entry = Bug(name, contract, function, caught_by, source, description, counterexample)
-        if entry.name in BUGS:
-            raise ValueError(f"name: bug {name!r} is registered twice")
-        BUGS[entry.name] = entry
+        BUGS.register(entry.name, entry, function.__module__)
         return function
 
     return register
-
-
-# Importing the entry modules registers their entries.
-from lineage.bugzoo import gae as _gae  # noqa: E402,F401
-from lineage.bugzoo import losses as _losses  # noqa: E402,F401
-from lineage.bugzoo import returns as _returns  # noqa: E402,F401

@@ -1,12 +1,11 @@
-"""Wrong GAE implementations, each one flaw away from :func:`lineage.gae` (canonical signature)."""
+"""Wrong GAE implementations, each one flaw away from :func:`lineage.gae` (the contract's signature)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from lineage.bugzoo import bug
-from lineage.properties.returns_laws import ShiftedFinalValue, SplitCase
-from lineage.properties.segments import Segment, SegmentCase
+from lineage.laws.cases import Segment, SegmentCase, ShiftedFinalValue, SplitCase
 
 
 def segment(rewards, values, next_values, terminated=None, truncated=None) -> Segment:

@@ -1,5 +1,5 @@
-"""Wrong PPO losses, KL estimators, KL coefficients and RLHF rewards (canonical signatures of
-``lineage.properties.contracts``), each one flaw away from a correct implementation."""
+"""Wrong PPO losses, KL estimators, KL coefficients and RLHF rewards (the contracts' signatures of
+``lineage.laws.contracts``), each one flaw away from a correct implementation."""
 
 from __future__ import annotations
 
@@ -8,9 +8,16 @@ import warnings
 import numpy as np
 
 from lineage.bugzoo import bug
-from lineage.properties.kl_laws import DIRECTION
-from lineage.properties.loss_cases import AdvantageBatch, ClipCase, KLCoefCase, KLSamples, TokenRewardCase, ValueCase
-from lineage.properties.rlhf_laws import PADDED
+from lineage.laws.cases import (
+    DIRECTION,
+    PADDED,
+    AdvantageBatch,
+    ClipCase,
+    KLCoefCase,
+    KLSamples,
+    TokenRewardCase,
+    ValueCase,
+)
 
 
 def _arrays(*values) -> list[np.ndarray]:

@@ -1,6 +1,6 @@
 """Wrong returns, λ-returns, TD errors and n-step advantages, each one flaw away from lineage's own
 (:func:`lineage.discounted_returns`, :func:`lineage.lambda_returns`, :func:`lineage.td_errors`,
-:func:`lineage.n_step_advantages`; canonical signatures)."""
+:func:`lineage.n_step_advantages`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import numpy as np
 
 from lineage.bugzoo import bug
 from lineage.bugzoo.gae import backward_scan, flawed_deltas, following_values, segment
-from lineage.properties.returns_laws import ShiftedFinalValue, SplitCase
-from lineage.properties.segments import Segment, SegmentCase
+from lineage.laws.cases import Segment, SegmentCase, ShiftedFinalValue, SplitCase
 
 
 def _flawed_returns(

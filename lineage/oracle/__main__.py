@@ -15,7 +15,7 @@ import sys
 
 from lineage.oracle.conventions import CONVENTIONS
 from lineage.oracle.numerics import DTYPES, FRAMEWORKS
-from lineage.oracle.runner import run_target
+from lineage.oracle.runner import check_target
 from lineage.oracle.targets import TargetError, make_target, parse_target_option
 
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except (TargetError, ValueError) as problem:
         print(f"lineage oracle: {problem}", file=sys.stderr)
         return 2
-    reports = [run_target(target, profile=args.profile) for target in targets]
+    reports = [check_target(target, profile=args.profile) for target in targets]
     for report in reports:
         print(report.render(compact=args.quiet), end="\n\n")
     if args.json:

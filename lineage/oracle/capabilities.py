@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from lineage.properties.segments import Segment
+from lineage.laws.cases.segments import Segment
 
 
 @dataclass(frozen=True)

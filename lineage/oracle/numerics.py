@@ -46,10 +46,3 @@ class Numerics:
     @property
     def import_line(self) -> str:
         return "import torch" if self.framework == "torch" else "import numpy as np"
-
-
-def to_numpy(value) -> np.ndarray:
-    """A numpy view of an output (torch tensors are detached and moved to the CPU), dtype preserved."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)

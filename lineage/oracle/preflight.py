@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lineage.oracle.conventions.base import run_prepared
-from lineage.oracle.numerics import to_numpy
+from lineage.arrays import to_numpy
+from lineage.laws.contracts import CONTRACTS, call
+from lineage.laws.law import LawViolation
+from lineage.oracle.conventions.base import invoke
 from lineage.oracle.targets import Target
-from lineage.properties.contracts import CONTRACTS, call
-from lineage.properties.law import LawViolation
 
 TIME_LIMIT_SECONDS = 30.0
 
@@ -27,15 +27,15 @@ class Problem:
 def preflight(target: Target, time_limit: float = TIME_LIMIT_SECONDS) -> list[Problem]:
     """The list of problems found (empty: the laws may run)."""
     case = CONTRACTS[target.contract].trivial
-    canonical = target.canonical()
-    first, problem = _timed_call(lambda: call(CONTRACTS[target.contract], canonical, case)[0], time_limit)
+    adapted = target.as_contract()
+    first, problem = _timed_call(lambda: call(CONTRACTS[target.contract], adapted, case)[0], time_limit)
     if problem:
         signature = target.convention.signatures[target.contract]
         return [
             Problem(problem.check, f"{problem.message}\n    the {target.convention.name} convention calls {signature}")
         ]
     problems = []
-    second, problem = _timed_call(lambda: call(CONTRACTS[target.contract], canonical, case)[0], time_limit)
+    second, problem = _timed_call(lambda: call(CONTRACTS[target.contract], adapted, case)[0], time_limit)
     if problem is None and not np.array_equal(first, second):
         problems.append(Problem("deterministic", f"two calls on the same input disagree: {first} vs {second}"))
     problems += _mutation_problems(target, case)
@@ -71,7 +71,7 @@ def _mutation_problems(target: Target, case) -> list[Problem]:
         named = [*args, *kwargs.items()]
         before = {name: np.array(to_numpy(value)) for name, value in named if _is_array(value)}
         try:
-            run_prepared(target.convention, target.function, args, kwargs)
+            invoke(target.convention, target.function, args, kwargs)
         except LawViolation:  # already reported by the "callable" check
             return problems
         problems += [

@@ -2,9 +2,10 @@
 
 Two ways in:
 
-* ``pytest --pyargs lineage.properties --target gae=mypkg.adv:compute_gae --convention cleanrl`` (what
-  ``nox -s verify -- --target ...`` runs): the laws of every ``--target`` run instead of lineage's own
-  suite, followed by a report per target;
+* ``pytest --lineage-target gae=mypkg.adv:compute_gae --lineage-convention cleanrl`` (what ``nox -s verify --
+  --lineage-target ...`` runs): lineage's pytest plugin (:mod:`lineage.pytest_plugin`) hands the run to
+  :class:`TargetRun`, which collects a preflight item per target and one item per law instead of the suite,
+  and ends with a report per target;
 * in a library's own test suite::
 
       from lineage.oracle.pytest import law_tests
@@ -19,19 +20,16 @@ float32-accurate is an expected failure marked "warning", and a broken target fa
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 
 import pytest
-from hypothesis import settings as Settings
 
+from lineage.laws.law import Law, laws_for
+from lineage.laws.profiles import oracle_settings
 from lineage.oracle.preflight import Problem, preflight
-from lineage.oracle.profiles import oracle_settings
-from lineage.oracle.report import LawResult, Report
-from lineage.oracle.runner import run_law
+from lineage.oracle.report import LawResult, Status, build_report
+from lineage.oracle.runner import declared_failure, run_law
 from lineage.oracle.targets import Target, TargetError, make_target, parse_target_option
-from lineage.properties.contracts import CONTRACTS
-from lineage.properties.law import Law, laws_for
 
 _RESULT_KEY = "lineage_oracle_result"
 
@@ -52,7 +50,7 @@ def law_tests(
 
     @pytest.mark.parametrize("law", laws, ids=[law.id for law in laws])
     def test(law: Law) -> None:
-        reason = (expected_failures or {}).get(law.name) or (expected_failures or {}).get(law.id)
+        reason = declared_failure(expected_failures, law)
         enforce(run_law(target, law, oracle_settings(profile), _preflight(target), expected_failure=reason))
 
     return test
@@ -60,132 +58,124 @@ def law_tests(
 
 def enforce(result: LawResult) -> None:
     """Turn a law's result into the pytest outcome of its item."""
-    if result.status == "failed":
+    if result.status is Status.FAILED:
         pytest.fail(result.render(), pytrace=False)
-    if result.status in ("not applicable", "skipped"):
+    if result.status in (Status.NOT_APPLICABLE, Status.SKIPPED):
         pytest.skip(result.reason)
-    if result.status in ("warning", "expected failure"):
+    if result.status in (Status.WARNING, Status.EXPECTED_FAILURE):
         pytest.xfail(result.reason)
 
 
-_PREFLIGHT: dict[int, list[Problem]] = {}
+_PREFLIGHT: dict[Target, list[Problem]] = {}
 
 
 def _preflight(target: Target) -> list[Problem]:
     """Preflight once per target and process."""
-    key = id(target)
-    if key not in _PREFLIGHT:
-        _PREFLIGHT[key] = preflight(target)
-    return _PREFLIGHT[key]
+    if target not in _PREFLIGHT:
+        _PREFLIGHT[target] = preflight(target)
+    return _PREFLIGHT[target]
 
 
 # ----------------------------------------------------------------------------------------------------
-# --target mode (hooks re-exported by lineage's pytest plugin)
+# --lineage-target mode (started by lineage.pytest_plugin when the option is given)
 # ----------------------------------------------------------------------------------------------------
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("lineage", "lineage oracle: run the laws against your implementation")
-    group.addoption(
-        "--target",
-        action="append",
-        default=[],
-        metavar="CONTRACT=SPEC",
-        help="contract=package.module:function to verify instead of lineage's own (repeatable)",
-    )
-    group.addoption("--convention", default="canonical", help="calling convention of the targets (see README)")
-    group.addoption("--framework", default=None, choices=("numpy", "torch"), help="arrays handed to the targets")
-    group.addoption("--dtype", default=None, choices=("float32", "float64"), help="dtype handed to the targets")
-    group.addoption("--oracle-profile", default="oracle", help="Hypothesis profile for the targets' laws")
+class TargetRun:
+    """The pytest session of ``--lineage-target``: nothing of the suite is collected; a preflight item per target
+    and an item per law of its contract run instead, and the run ends with a report per target."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.profile = config.getoption("lineage_profile")
+        self.targets = configured_targets(config)
+        self.results: dict[tuple[str, str], list[LawResult]] = defaultdict(list)
+
+    def pytest_ignore_collect(self, collection_path, config) -> bool:
+        return True
+
+    @pytest.hookimpl(tryfirst=True)  # before -k and -m deselect
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list) -> None:
+        items[:] = [
+            item for target in self.targets for item in TargetItems.from_parent(session, target=target).collect()
+        ]
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for key, value in report.user_properties:
+            if key == _RESULT_KEY and report.when == "call":
+                label, contract, fields = value
+                self.results[(label, contract)].append(LawResult.from_dict(fields))
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        terminalreporter.section("lineage oracle")
+        for target in self.targets:
+            results = sorted(self.results[(target.label, target.contract)], key=lambda r: r.law)
+            report = build_report(target, self.profile, _preflight(target), results)
+            terminalreporter.write_line(report.render(compact=True))
 
 
 def configured_targets(config: pytest.Config) -> list[Target]:
-    """The ``--target`` options as targets, or a usage error that names the problem."""
-    cached = getattr(config, "_lineage_targets", None)
-    if cached is not None:
-        return cached
+    """The ``--lineage-target`` options as targets, or one usage error that names the problem."""
     targets = []
-    for option in config.getoption("target", default=[]):
+    for option in config.getoption("lineage_target"):
         try:
             contract, spec = parse_target_option(option)
             targets.append(
                 make_target(
                     contract,
                     spec,
-                    convention=config.getoption("convention"),
-                    framework=config.getoption("framework"),
-                    dtype=config.getoption("dtype"),
+                    convention=config.getoption("lineage_convention"),
+                    framework=config.getoption("lineage_framework"),
+                    dtype=config.getoption("lineage_dtype"),
                 )
             )
         except (TargetError, ValueError) as problem:
             raise pytest.UsageError(str(problem)) from None
-    config._lineage_targets = targets
     return targets
 
 
-def lineage_targets() -> list[Target]:
-    """lineage's own implementations, one per contract (what the suite checks without --target)."""
-    return [make_target(name, contract.implementation()) for name, contract in CONTRACTS.items()]
+class TargetItems(pytest.Collector):
+    """The items of one target: its preflight, then one per law of its contract."""
 
+    def __init__(self, *, target: Target, **kwargs) -> None:
+        super().__init__(name=f"{target.contract}={target.label}", **kwargs)
+        self.target = target
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize the oracle's items: ``oracle_target`` (one preflight item per target) and ``law_target``
-    (one item per law of each target's contract)."""
-    targets = configured_targets(metafunc.config) or lineage_targets()
-    own = not metafunc.config.getoption("target", default=[])
-    if "oracle_target" in metafunc.fixturenames:
-        metafunc.parametrize("oracle_target", targets, ids=[t.label for t in targets])
-    if "law_target" in metafunc.fixturenames:
-        params = [
-            pytest.param(
-                (target, law), id=law.id if own else f"{law.id}@{target.label}", marks=pytest.mark.claim(*law.claims)
-            )
-            for target in targets
-            for law in laws_for(target.contract)
+    def collect(self) -> list[pytest.Item]:
+        laws = laws_for(self.target.contract)
+        return [
+            PreflightItem.from_parent(self, name="preflight", target=self.target),
+            *(LawItem.from_parent(self, name=law.id, target=self.target, law=law) for law in laws),
         ]
-        metafunc.parametrize("law_target", params)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With --target, keep only the oracle's items: the rest of the suite checks lineage itself."""
-    if not configured_targets(config):
-        return
-    keep = [i for i in items if {"oracle_target", "law_target"} & set(getattr(i, "fixturenames", ()))]
-    if len(keep) != len(items):
-        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
-        items[:] = keep
+class PreflightItem(pytest.Item):
+    """The target can be called with its contract's arguments, is deterministic and leaves its inputs alone."""
+
+    def __init__(self, *, target: Target, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+
+    def runtest(self) -> None:
+        problems = _preflight(self.target)
+        if problems:
+            pytest.fail("\n".join(f"preflight {p.check}: {p.message}" for p in problems), pytrace=False)
+
+    def reportinfo(self):
+        return self.path, None, f"preflight of {self.target.label}"
 
 
-def run_item(target: Target, law: Law, settings: Settings, item_properties: list) -> None:
-    """Run one law for a pytest item, record its result for the summary, and enforce the outcome."""
-    result = run_law(target, law, settings, _preflight(target))
-    item_properties.append((_RESULT_KEY, (target.label, target.contract, dataclasses.asdict(result))))
-    enforce(result)
+class LawItem(pytest.Item):
+    """One law against one target, under the ``--lineage-profile`` settings."""
 
+    def __init__(self, *, target: Target, law: Law, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.target, self.law = target, law
+        self.add_marker(pytest.mark.claim(*law.claims))
 
-class OracleLedger:
-    """Collects law results from the reports (xdist-safe) and prints a report per target."""
+    def runtest(self) -> None:
+        profile = self.config.getoption("lineage_profile")
+        result = run_law(self.target, self.law, oracle_settings(profile), _preflight(self.target))
+        self.user_properties.append((_RESULT_KEY, (self.target.label, self.target.contract, result.to_dict())))
+        enforce(result)
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.results: dict[tuple[str, str], list[LawResult]] = defaultdict(list)
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        for key, value in report.user_properties:
-            if key == _RESULT_KEY and report.when == "call":
-                label, contract, fields = value
-                fields["claims"] = tuple(fields["claims"])
-                self.results[(label, contract)].append(LawResult(**fields))
-
-    def pytest_terminal_summary(self, terminalreporter) -> None:
-        targets = {(t.label, t.contract): t for t in configured_targets(self.config)}
-        if not targets:
-            return
-        terminalreporter.section("lineage oracle")
-        for key, target in targets.items():
-            numerics = f"{target.numerics.framework} {target.numerics.dtype}"
-            report = Report(
-                target.label, target.contract, target.convention.name, numerics, self.config.getoption("oracle_profile")
-            )
-            report.results = sorted(self.results[key], key=lambda r: r.law)
-            report.seconds = sum(r.seconds for r in report.results)
-            report.preflight = [f"{p.check}: {p.message}" for p in _preflight(target)]
-            terminalreporter.write_line(report.render(compact=True))
+    def reportinfo(self):
+        return self.path, None, f"{self.law.id} against {self.target.label}"

@@ -5,8 +5,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
-STATUSES = ("passed", "failed", "warning", "expected failure", "not applicable", "skipped")
+if TYPE_CHECKING:
+    from lineage.oracle.preflight import Problem
+    from lineage.oracle.targets import Target
+
+
+class Status(StrEnum):
+    """The verdict of one law on one target."""
+
+    PASSED = "passed"
+    FAILED = "failed"  # the law is broken (or the target raised, hung, returned the wrong shape)
+    WARNING = "warning"  # a float64 output that is only float32-accurate
+    EXPECTED_FAILURE = "expected failure"  # failed, and the caller declared it expected
+    NOT_APPLICABLE = "not applicable"  # the calling convention cannot express what the law needs
+    SKIPPED = "skipped"  # the preflight failed, so no law ran
 
 
 @dataclass
@@ -15,7 +30,7 @@ class LawResult:
     claims: tuple[str, ...]
     section: str
     statement: str
-    status: str
+    status: Status
     reason: str = ""  # why not applicable / skipped / a warning / an expected failure
     message: str = ""  # the violation: expected vs got, first differing index
     counterexample: str = ""  # the minimal failing input, as named fields
@@ -24,15 +39,23 @@ class LawResult:
     examples: int = 0
     seconds: float = 0.0
 
+    def to_dict(self) -> dict:
+        """Plain values (the status as its text): JSON, and pytest-xdist's report properties."""
+        return {**asdict(self), "status": self.status.value}
+
+    @classmethod
+    def from_dict(cls, fields: dict) -> LawResult:
+        return cls(**{**fields, "claims": tuple(fields["claims"]), "status": Status(fields["status"])})
+
     def render(self) -> str:
         """The teaching text of one law."""
-        head = f"{self.status.upper():<16} {self.law}   [{', '.join(self.claims)}; notes {self.section}]"
-        if self.status == "passed":
+        head = f"{self.status.value.upper():<16} {self.law}   [{', '.join(self.claims)}; notes {self.section}]"
+        if self.status is Status.PASSED:
             return head
         lines = [head]
         if self.reason:
             lines.append(f"  {self.reason}")
-        if self.status in ("failed", "warning", "expected failure"):
+        if self.status in (Status.FAILED, Status.WARNING, Status.EXPECTED_FAILURE):
             lines += ["  Law:", *_indent(self.statement, 6)]
             if self.counterexample:
                 lines += ["  Minimal counterexample (shrunk by Hypothesis):", *_indent(self.counterexample, 6)]
@@ -59,14 +82,15 @@ class Report:
     @property
     def ok(self) -> bool:
         """No law failed and the preflight passed (warnings and expected failures do not fail a target)."""
-        return not self.preflight and all(r.status != "failed" for r in self.results)
+        return not self.preflight and all(r.status is not Status.FAILED for r in self.results)
 
     def counts(self) -> dict[str, int]:
-        return {status: sum(r.status == status for r in self.results) for status in STATUSES}
+        return {status.value: sum(r.status is status for r in self.results) for status in Status}
 
     def summary(self) -> str:
         counts = self.counts()
-        parts = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s] or s in ("passed", "failed"))
+        shown = [s.value for s in Status if counts[s.value] or s in (Status.PASSED, Status.FAILED)]
+        parts = ", ".join(f"{counts[s]} {s}" for s in shown)
         examples = sum(r.examples for r in self.results)
         return f"{len(self.results)} laws: {parts}; {examples:,} examples in {self.seconds:.1f} s"
 
@@ -84,6 +108,7 @@ class Report:
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        data["results"] = [r.to_dict() for r in self.results]
         data["ok"], data["counts"] = self.ok, self.counts()
         return data
 
@@ -93,6 +118,18 @@ class Report:
     def raise_if_failed(self) -> None:
         if not self.ok:
             raise OracleFailure(self.render())
+
+
+def build_report(
+    target: Target, profile: str, problems: list[Problem], results: list[LawResult], seconds: float | None = None
+) -> Report:
+    """The report of one target, as every entry point shows it (``seconds`` defaults to the laws' own time)."""
+    numerics = f"{target.numerics.framework} {target.numerics.dtype}"
+    report = Report(target.label, target.contract, target.convention.name, numerics, profile)
+    report.preflight = [f"{p.check}: {p.message}" for p in problems]
+    report.results = list(results)
+    report.seconds = sum(r.seconds for r in results) if seconds is None else seconds
+    return report
 
 
 class OracleFailure(AssertionError):

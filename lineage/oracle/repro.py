@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from lineage.laws.contracts import CONTRACTS, call, per_step
+from lineage.laws.law import Law, LawViolation, significant
 from lineage.oracle.targets import Target
-from lineage.properties.contracts import CONTRACTS, call, per_step
-from lineage.properties.law import Law, LawViolation, significant
 
 MAX_CALLS = 3
 MAX_ENTRIES = 200  # larger inputs are not printed
@@ -25,7 +25,7 @@ def repro(target: Target, law: Law, calls: list) -> str:
         target.numerics.import_line,
         *_import_lines(target.label),
     ]
-    canonical = target.canonical()
+    adapted = target.as_contract()
     for number, case in enumerate(cases, start=1):
         parameters = _parameters_text(target.contract, case)
         lines.append(f"# call {number} of {len(cases)}" + (f": {parameters}" if parameters else ""))
@@ -37,7 +37,7 @@ def repro(target: Target, law: Law, calls: list) -> str:
         layout = " (time-major)" if contract.shape is per_step else ""
         requires = f"# the contract requires {contract.output}{layout}:"
         lines.append(f"{requires} {_round(expected)}")
-        lines.append(f"{'# the target gave:':<{len(requires)}} {_got(target, canonical, case)}")
+        lines.append(f"{'# the target gave:':<{len(requires)}} {_got(target, adapted, case)}")
     return "\n".join(lines)
 
 
@@ -55,9 +55,9 @@ def _parameters_text(contract: str, case) -> str:
     return ", ".join(f"{p}={getattr(case, p)!r}" for p in CONTRACTS[contract].parameters)
 
 
-def _got(target: Target, canonical, case) -> str:
+def _got(target: Target, adapted, case) -> str:
     try:
-        return _round(call(CONTRACTS[target.contract], canonical, case)[0])
+        return _round(call(CONTRACTS[target.contract], adapted, case)[0])
     except LawViolation as violation:
         return str(violation).splitlines()[0].removeprefix("the target ")
 

@@ -10,13 +10,13 @@ from hypothesis.errors import HypothesisException
 from hypothesis.reporting import with_reporter
 
 from lineage.bugzoo import BUGS, pinned_cases
+from lineage.laws.law import Law, LawViolation, counting_examples, laws_for
+from lineage.laws.profiles import oracle_settings
 from lineage.oracle.capabilities import restrict
 from lineage.oracle.preflight import Problem, preflight
-from lineage.oracle.profiles import oracle_settings
-from lineage.oracle.report import LawResult, Report
+from lineage.oracle.report import LawResult, Report, Status, build_report
 from lineage.oracle.repro import repro
 from lineage.oracle.targets import Target, make_target
-from lineage.properties.law import Law, LawViolation, counting_examples, laws_for
 
 
 def check(
@@ -32,40 +32,43 @@ def check(
     """Run every law of ``contract`` against ``function`` (a callable or ``"module:attr"``) in its calling
     ``convention``; return the report (call ``.raise_if_failed()`` to turn a failure into an exception)."""
     target = make_target(contract, function, convention=convention, framework=framework, dtype=dtype)
-    return run_target(target, profile=profile, expected_failures=expected_failures)
+    return check_target(target, profile=profile, expected_failures=expected_failures)
 
 
-def run_target(target: Target, *, profile: str = "oracle", expected_failures: dict[str, str] | None = None) -> Report:
+def check_target(target: Target, *, profile: str = "oracle", expected_failures: dict[str, str] | None = None) -> Report:
+    """Preflight ``target``, then run every law of its contract against it."""
     started = time.perf_counter()
-    numerics = f"{target.numerics.framework} {target.numerics.dtype}"
-    report = Report(target.label, target.contract, target.convention.name, numerics, profile)
     problems = preflight(target)
-    report.preflight = [f"{p.check}: {p.message}" for p in problems]
     settings = oracle_settings(profile)
-    for law in laws_for(target.contract):
-        reason = (expected_failures or {}).get(law.name) or (expected_failures or {}).get(law.id)
-        report.results.append(run_law(target, law, settings, problems, expected_failure=reason))
-    report.seconds = time.perf_counter() - started
-    return report
+    results = [
+        run_law(target, law, settings, problems, expected_failure=declared_failure(expected_failures, law))
+        for law in laws_for(target.contract)
+    ]
+    return build_report(target, profile, problems, results, time.perf_counter() - started)
+
+
+def declared_failure(expected_failures: dict[str, str] | None, law: Law) -> str | None:
+    """The reason a caller gave for expecting ``law`` to fail (by name or by id), if any."""
+    return (expected_failures or {}).get(law.name) or (expected_failures or {}).get(law.id)
 
 
 def run_law(
     target: Target, law: Law, settings: Settings, problems: list[Problem] = (), *, expected_failure: str | None = None
 ) -> LawResult:
     """One law against one target: passed / failed / warning / expected failure / not applicable / skipped."""
-    result = LawResult(law.id, law.claims, law.section, law.statement, "passed")
+    result = LawResult(law.id, law.claims, law.section, law.statement, Status.PASSED)
     missing = target.convention.capabilities.missing(law.requires)
     if problems:
-        result.status, result.reason = "skipped", f"skipped: prerequisite {problems[0].check!r} failed"
+        result.status, result.reason = Status.SKIPPED, f"skipped: prerequisite {problems[0].check!r} failed"
         return result
     if missing:
-        result.status, result.reason = "not applicable", f"not applicable: {'; '.join(missing)}"
+        result.status, result.reason = Status.NOT_APPLICABLE, f"not applicable: {'; '.join(missing)}"
         return result
     started, examples = time.perf_counter(), [0]
     try:
         with counting_examples() as examples, with_reporter(lambda _: None):
             law.verify(
-                target.canonical(),
+                target.as_contract(),
                 settings=settings,
                 restrict=lambda case: restrict(case, target.convention.capabilities),
                 pinned=pinned_cases(law.id),
@@ -78,18 +81,18 @@ def run_law(
             raise
         _describe_failure(result, target, law, _first(violations))
     except HypothesisException as problem:  # e.g. Flaky: the target answered differently to the same input
-        result.status, result.message = "failed", f"{type(problem).__name__}: {problem}"
+        result.status, result.message = Status.FAILED, f"{type(problem).__name__}: {problem}"
     finally:
         result.examples, result.seconds = examples[0], time.perf_counter() - started
-    if result.status == "failed" and expected_failure:
-        result.status, result.reason = "expected failure", f"declared expected failure: {expected_failure}"
+    if result.status is Status.FAILED and expected_failure:
+        result.status, result.reason = Status.EXPECTED_FAILURE, f"declared expected failure: {expected_failure}"
     return result
 
 
 def _describe_failure(result: LawResult, target: Target, law: Law, violation: LawViolation) -> None:
-    result.status = "failed"
+    result.status = Status.FAILED
     if target.numerics.dtype == "float64" and _acceptable_from_float32(target, law, violation.case):
-        result.status = "warning"
+        result.status = Status.WARNING
         result.reason = (
             "warning: the float64 output is only float32-accurate: the law holds on this input when the output "
             "is held to float32's tolerance, not float64's"
@@ -107,10 +110,10 @@ def _first(group: BaseExceptionGroup) -> BaseException:
 
 def _acceptable_from_float32(target: Target, law: Law, case) -> bool:
     """Would the law accept the target's output on ``case`` had the target computed in float32?"""
-    canonical = target.canonical()
+    adapted = target.as_contract()
 
     def as_float32(*args, **params):
-        return np.asarray(canonical(*args, **params), dtype=np.float32)
+        return np.asarray(adapted(*args, **params), dtype=np.float32)
 
     try:
         law.check(as_float32, case)

@@ -7,9 +7,9 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lineage.laws.contracts import CONTRACTS
 from lineage.oracle.conventions import Convention, get_convention
 from lineage.oracle.numerics import Numerics
-from lineage.properties.contracts import CONTRACTS
 
 
 class TargetError(ValueError):
@@ -24,8 +24,8 @@ class Target:
     convention: Convention
     numerics: Numerics
 
-    def canonical(self) -> Callable:
-        """The target wrapped into the canonical signature of its contract."""
+    def as_contract(self) -> Callable:
+        """The target wrapped into the signature of its contract (what a law calls)."""
         return self.convention.adapt(self.contract, self.function, self.numerics)
 
 

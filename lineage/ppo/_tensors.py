@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import torch
 
-from lineage._frameworks import is_torch, numpy_view
 from lineage._validation import as_float_array, check_real
+from lineage.arrays import is_torch, to_numpy
 
 
 def as_tensor(name: str, x) -> torch.Tensor:
     """``x`` as a floating tensor with finite entries (integers become float64, bools are refused)."""
-    checked = as_float_array(name, numpy_view(x))
+    checked = as_float_array(name, to_numpy(x))
     if not is_torch(x):
         return torch.tensor(checked)
     return x if x.is_floating_point() else x.to(torch.float64)

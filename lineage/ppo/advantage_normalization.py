@@ -18,8 +18,8 @@ import numbers
 
 import numpy as np
 
-from lineage._frameworks import numpy_view, same_framework
 from lineage._validation import as_float_array, check_real
+from lineage.arrays import same_framework, to_numpy
 
 DDOFS = (0, 1)
 
@@ -30,7 +30,7 @@ def normalize_advantages(advantages, *, ddof: int, eps: float = 1e-8):
     if isinstance(ddof, bool) or not isinstance(ddof, numbers.Integral) or ddof not in DDOFS:
         raise ValueError(f"ddof: expected 0 (population std) or 1 (unbiased std), got {ddof!r}")
     eps = check_real("eps", eps, minimum=0.0)
-    a = as_float_array("advantages", numpy_view(advantages))
+    a = as_float_array("advantages", to_numpy(advantages))
     if a.size == 0:
         raise ValueError("advantages: expected at least one entry")
     if a.min() == a.max():

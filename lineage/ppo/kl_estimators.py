@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import torch
 
-from lineage._frameworks import is_torch
+from lineage.arrays import is_torch
 from lineage.ppo._tensors import per_sample_tensors
 
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lineage._frameworks import numpy_view
 from lineage._validation import check_real
+from lineage.arrays import to_numpy
 from lineage.ppo._tensors import as_tensor, per_sample_tensors
 
 KL_BAND = 1.5  # β is left alone while d_targ/1.5 ≤ d ≤ 1.5·d_targ
@@ -83,13 +83,13 @@ def adapt_kl_coef(beta: float, kl: float, *, kl_target: float) -> float:
 
 def _item(x):
     """A 0-d numpy array or tensor as its Python number; anything else unchanged (and checked by the caller)."""
-    x = numpy_view(x)
+    x = to_numpy(x)
     return x.item() if isinstance(x, np.ndarray) and x.ndim == 0 else x
 
 
 def _action_indices(actions, n_samples: int, n_actions: int) -> np.ndarray:
     """``actions`` as ``n_samples`` integer indices in [0, n_actions)."""
-    a = np.asarray(numpy_view(actions))
+    a = np.asarray(to_numpy(actions))
     if a.dtype == bool or not np.issubdtype(a.dtype, np.integer):
         raise ValueError(f"actions: expected integer action indices, got dtype {a.dtype}")
     if a.shape != (n_samples,):

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lineage._frameworks import numpy_view, same_framework
 from lineage._validation import as_bool_array, as_float_array, check_real, check_same_shape
+from lineage.arrays import same_framework, to_numpy
 
 
 def token_rewards(scores, logp, ref_logp, mask, *, beta: float):
@@ -29,13 +29,13 @@ def token_rewards(scores, logp, ref_logp, mask, *, beta: float):
     Computed in the floating type of ``scores``, ``logp`` and ``ref_logp`` together (float32 stays float32).
     """
     beta = check_real("beta", beta, minimum=0.0)
-    policy = as_float_array("logp", numpy_view(logp))
+    policy = as_float_array("logp", to_numpy(logp))
     if policy.ndim != 2 or 0 in policy.shape:
         raise ValueError(f"logp: expected shape [B, T] (responses, tokens) with B, T >= 1, got {policy.shape}")
-    reference = as_float_array("ref_logp", numpy_view(ref_logp))
-    valid = as_bool_array("mask", numpy_view(mask))
+    reference = as_float_array("ref_logp", to_numpy(ref_logp))
+    valid = as_bool_array("mask", to_numpy(mask))
     check_same_shape("logp", policy, ref_logp=reference, mask=valid)
-    score = as_float_array("scores", numpy_view(scores))
+    score = as_float_array("scores", to_numpy(scores))
     if score.shape != policy.shape[:1]:
         raise ValueError(f"scores: expected shape {policy.shape[:1]}, one score per response, got {score.shape}")
     empty = np.flatnonzero(~valid.any(axis=1))

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lineage._frameworks import numpy_view, same_framework
 from lineage._validation import as_bool_array, as_float_array, check_same_shape
+from lineage.arrays import same_framework, to_numpy
 
 EPSILON = 1e-8  # added to the variance under the square root, as in TRL and lm-human-preferences
 DDOF = 1  # unbiased variance: divide by n − 1
@@ -32,11 +32,11 @@ def whiten(values, mask=None, *, shift_mean: bool = True):
     """
     if not isinstance(shift_mean, bool):
         raise ValueError(f"shift_mean: expected True or False, got {shift_mean!r}")
-    x = as_float_array("values", numpy_view(values))
+    x = as_float_array("values", to_numpy(values))
     if mask is None:
         valid = np.ones(x.shape, dtype=bool)
     else:
-        valid = as_bool_array("mask", numpy_view(mask))
+        valid = as_bool_array("mask", to_numpy(mask))
         check_same_shape("values", x, mask=valid)
     n = int(valid.sum())
     if n == 0:

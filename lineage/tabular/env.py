@@ -36,5 +36,5 @@ class TabularEnv(gym.Env):
 
 
 def tabular_policy_actor(pi: np.ndarray, rng: np.random.Generator):
-    """An action chooser a ~ π(·|s) for :func:`lineage.collect.collect_segment`."""
+    """An action chooser a ~ π(·|s) for :func:`lineage.returns.collect.collect_segment`."""
     return lambda observation: int(rng.choice(pi.shape[1], p=pi[observation]))

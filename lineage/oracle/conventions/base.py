@@ -1,9 +1,9 @@
-"""A calling convention: how one canonical case becomes the call(s) a library's function expects.
+"""A calling convention: how one case of a contract becomes the call(s) a library's function expects.
 
 A convention describes, for each contract it supports, the :class:`TargetCall` list for a case (the
-arguments as numpy arrays and scalars, and how to read each result back into canonical steps); the
+arguments as numpy arrays and scalars, and how to read each result back into the contract's steps); the
 generic machinery here converts the arrays to the target's framework and dtype, runs the calls,
-reassembles the canonical output and renders the same calls as a copy-paste repro.
+reassembles the contract's output and renders the same calls as a copy-paste repro.
 """
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lineage.arrays import to_numpy
+from lineage.laws.contracts import CONTRACTS
+from lineage.laws.law import LawViolation
 from lineage.oracle.capabilities import Capabilities
-from lineage.oracle.numerics import Numerics, to_numpy
-from lineage.properties.contracts import CONTRACTS
-from lineage.properties.law import LawViolation
+from lineage.oracle.numerics import Numerics
 
 
 @dataclass
 class TargetCall:
     """One call of the target: positional ``args`` and keyword ``kwargs`` (name → numpy array or scalar),
     ``read`` turning its result into a numpy array, and ``place`` saying where those values go in the
-    canonical output (an index expression into the [T] or [T, B] result)."""
+    contract's output (an index expression into the [T] or [T, B] result)."""
 
     args: list[tuple[str, object]]
     kwargs: dict[str, object] = field(default_factory=dict)
@@ -61,18 +62,18 @@ class Convention:
         return [*lines, f"out = target({', '.join(arguments)})"]
 
     def adapt(self, contract: str, function: Callable, numerics: Numerics | None = None) -> Callable:
-        """``function`` (in this convention) as a callable with the canonical signature of ``contract``."""
+        """``function`` (in this convention) as a callable with the signature of ``contract``."""
         numerics = numerics or self.numerics
         arguments = CONTRACTS[contract].arguments
 
-        def canonical(*args, **params):
+        def as_contract(*args, **params):
             arrays = {
                 name: value if np.isscalar(value) else np.asarray(value)
                 for name, value in zip(arguments, args, strict=True)
             }
             out = None
             for call in self.calls(contract, arrays, params):
-                piece = _read_output(self, contract, call, run_target(self, function, call, numerics))
+                piece = _read_output(self, contract, call, invoke(self, function, *self.prepare(call, numerics)))
                 if out is None:
                     out = np.zeros(CONTRACTS[contract].shape(arrays), dtype=piece.dtype)
                 slot = out[call.place].shape
@@ -88,8 +89,8 @@ class Convention:
             # Held to the coarser of the dtype it was given and the dtype it returned.
             return out.astype(np.float32) if numerics.dtype == "float32" and out.dtype == np.float64 else out
 
-        canonical.__name__ = f"{self.name}_{contract}"
-        return canonical
+        as_contract.__name__ = f"{self.name}_{contract}"
+        return as_contract
 
 
 def _read_output(convention: Convention, contract: str, call: TargetCall, result) -> np.ndarray:
@@ -107,12 +108,9 @@ def _read_output(convention: Convention, contract: str, call: TargetCall, result
         ) from None
 
 
-def run_target(convention: Convention, function: Callable, call: TargetCall, numerics: Numerics):
-    """Run one call; an exception inside the target becomes a LawViolation that says where it happened."""
-    return run_prepared(convention, function, *convention.prepare(call, numerics))
-
-
-def run_prepared(convention: Convention, function: Callable, args: list, kwargs: dict):
+def invoke(convention: Convention, function: Callable, args: list, kwargs: dict):
+    """Make one call with prepared arguments; an exception inside the target becomes a LawViolation that says
+    where it happened."""
     try:
         return convention.execute(function, args, kwargs)
     except LawViolation:
@@ -145,7 +143,7 @@ def as_batch(array: np.ndarray) -> np.ndarray:
 
 
 def columns(arrays: dict[str, np.ndarray]) -> list[tuple[object, dict[str, np.ndarray]]]:
-    """Each trajectory of a [T] or [T, B] case as (its place in the canonical output, an index tuple whose
+    """Each trajectory of a [T] or [T, B] case as (its place in the contract's output, an index tuple whose
     first entry selects the steps; its [T] arrays): one pair for a [T] case, one per batch column otherwise
     (for conventions that take one trajectory per call)."""
     if arrays["rewards"].ndim == 1:

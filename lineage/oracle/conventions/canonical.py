@@ -1,9 +1,9 @@
-"""lineage's own convention (``lineage.segment``): the contract's arguments and keyword parameters as is."""
+"""lineage's own convention (``lineage.returns.segment``): the contract's arguments and keyword parameters as is."""
 
 from __future__ import annotations
 
+from lineage.laws.contracts import CONTRACTS
 from lineage.oracle.conventions.base import Convention, TargetCall
-from lineage.properties.contracts import CONTRACTS
 
 
 class Canonical(Convention):

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from lineage.arrays import to_numpy
 from lineage.oracle.capabilities import Capabilities
 from lineage.oracle.conventions.base import Convention, TargetCall, as_batch, episode_start_flags
-from lineage.oracle.numerics import Numerics, to_numpy
+from lineage.oracle.numerics import Numerics
 
 OUTPUT_INDEX = {"gae": 0, "lambda_returns": 1}
 

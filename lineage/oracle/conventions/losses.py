@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from lineage.arrays import to_numpy
 from lineage.oracle.conventions.base import Convention, TargetCall
-from lineage.oracle.numerics import Numerics, to_numpy
+from lineage.oracle.numerics import Numerics
 
 ARGUMENTS = ("logp_new", "logp_old", "advantages")
 

@@ -28,8 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lineage.arrays import to_numpy
 from lineage.oracle.conventions.base import Convention, TargetCall
-from lineage.oracle.numerics import Numerics, to_numpy
+from lineage.oracle.numerics import Numerics
 
 CRITIC_SETTINGS = {"loss_critic_type": "l2", "critic_coeff": 0.5}
 EXACT = Numerics("torch", "float64")

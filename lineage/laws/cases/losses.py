@@ -1,0 +1,271 @@
+"""Inputs of the PPO, KL and RLHF contracts as readable values (plain lists and floats), with the
+Hypothesis strategies that draw them and their exact outputs (float64 closed forms).
+
+Each case gives the arrays its contract's target receives through ``inputs()`` and its keyword
+parameters as attributes, like :class:`lineage.laws.cases.segments.SegmentCase`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from hypothesis import strategies as st
+
+from lineage.laws.cases.mdps import positive_distributions
+
+# --------------------------------------------------------------------------------------------------
+# Cases
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClipCase:
+    """Samples of the PPO clipped surrogate: log π_new, log π_old, advantages, and ε."""
+
+    logp_new: list
+    logp_old: list
+    advantages: list
+    clip_eps: float
+
+    def inputs(self) -> dict[str, np.ndarray]:
+        return {
+            name: np.array(getattr(self, name), dtype=np.float64) for name in ("logp_new", "logp_old", "advantages")
+        }
+
+    def ratios(self) -> np.ndarray:
+        a = self.inputs()
+        return np.exp(a["logp_new"] - a["logp_old"])
+
+
+@dataclass(frozen=True)
+class ValueCase:
+    """A critic update: new and old value predictions, return targets, and the clipping range ε."""
+
+    values_new: list
+    values_old: list
+    returns: list
+    clip_eps: float
+
+    def inputs(self) -> dict[str, np.ndarray]:
+        return {
+            name: np.array(getattr(self, name), dtype=np.float64) for name in ("values_new", "values_old", "returns")
+        }
+
+    def clipped(self) -> np.ndarray:
+        """V_clip = V_old + clip(V_new − V_old, −ε, ε)."""
+        a = self.inputs()
+        return a["values_old"] + np.clip(a["values_new"] - a["values_old"], -self.clip_eps, self.clip_eps)
+
+
+@dataclass(frozen=True)
+class KLSamples:
+    """Per-sample log-probabilities of the new and the old (sampling) policy."""
+
+    logp_new: list
+    logp_old: list
+
+    def inputs(self) -> dict[str, np.ndarray]:
+        return {name: np.array(getattr(self, name), dtype=np.float64) for name in ("logp_new", "logp_old")}
+
+
+@dataclass(frozen=True)
+class TwoDistributions:
+    """The old (sampling) distribution q and the new one p over the same outcomes, full support: every outcome
+    once is a sample of the KL estimators, weighted by its probability under q."""
+
+    old: list
+    new: list
+
+    def log_probs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(log p, log q): every outcome once, as the per-sample ``logp_new``, ``logp_old`` of the estimators."""
+        return np.log(self.new), np.log(self.old)
+
+    def samples(self) -> KLSamples:
+        log_new, log_old = self.log_probs()
+        return KLSamples(log_new.tolist(), log_old.tolist())
+
+    def kl_old_new(self) -> float:
+        """KL(q ‖ p) = Σ q log(q/p)."""
+        log_new, log_old = self.log_probs()
+        return float(np.dot(self.old, log_old - log_new))
+
+    def log_scale(self) -> float:
+        """1 + the largest |log p| and |log q|: log r = log p − log q rounds with this size."""
+        return 1.0 + float(np.abs(np.concatenate(self.log_probs())).max())
+
+
+@dataclass(frozen=True)
+class KLCoefCase:
+    """One step of the adaptive KL coefficient: the current β, the measured KL and its target."""
+
+    beta: float
+    kl: float
+    kl_target: float
+
+    def inputs(self) -> dict:
+        return {"beta": self.beta, "kl": self.kl}
+
+
+@dataclass(frozen=True)
+class AdvantageBatch:
+    """The advantages of one minibatch, to be normalised."""
+
+    advantages: list
+
+    def inputs(self) -> dict[str, np.ndarray]:
+        return {"advantages": np.array(self.advantages, dtype=np.float64)}
+
+
+@dataclass(frozen=True)
+class TokenRewardCase:
+    """A batch of responses: reward-model scores [B], per-token log π and log π_ref [B, T], the mask of valid
+    response tokens [B, T] (at least one per row) and β."""
+
+    scores: list
+    logp: list
+    ref_logp: list
+    mask: list
+    beta: float
+
+    def inputs(self) -> dict[str, np.ndarray]:
+        arrays = {name: np.array(getattr(self, name), dtype=np.float64) for name in ("scores", "logp", "ref_logp")}
+        arrays["mask"] = np.array(self.mask, dtype=bool)
+        return arrays
+
+    def last_valid(self) -> np.ndarray:
+        """Index of the last valid token of each row."""
+        mask = np.array(self.mask, dtype=bool)
+        return mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1)
+
+
+# Cases the laws and the bug zoo pin as explicit examples.
+# TC-19: old = (0.5, 0.5), new = (0.9, 0.1): KL(old ‖ new) = 0.511, KL(new ‖ old) = 0.368.
+DIRECTION = TwoDistributions(old=[0.5, 0.5], new=[0.9, 0.1])
+# TRL issue #1893: response [t0, t1, EOS, PAD, PAD]; the score belongs on EOS, not on the first PAD.
+PADDED = TokenRewardCase(
+    scores=[1.0],
+    logp=[[-1.0, -1.0, -1.0, -1.0, -1.0]],
+    ref_logp=[[-1.0, -1.0, -1.0, -1.0, -1.0]],
+    mask=[[True, True, True, False, False]],
+    beta=0.05,
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# Strategies
+# --------------------------------------------------------------------------------------------------
+
+
+@cache
+def log_probabilities() -> st.SearchStrategy[float]:
+    return st.floats(-6.0, 0.0, allow_subnormal=False)
+
+
+@cache
+def clip_ranges() -> st.SearchStrategy[float]:
+    return st.one_of(st.sampled_from([0.2, 0.1]), st.floats(0.01, 0.5))
+
+
+@cache
+def advantages() -> st.SearchStrategy[float]:
+    """Advantages, with 0 and both signs drawn often."""
+    return st.one_of(st.just(0.0), st.floats(-5.0, 5.0, allow_subnormal=False))
+
+
+@st.composite
+def clip_cases(draw, *, max_samples: int = 8, away_from_kinks: float = 0.0) -> ClipCase:
+    """Samples whose log-ratios include 0 and the clip boundaries log(1 ± ε); with ``away_from_kinks`` > 0 every
+    ratio keeps at least that distance from 1 ± ε (where the surrogate has no derivative)."""
+    eps = draw(clip_ranges(), label="clip_eps")
+    n = draw(st.integers(1, max_samples), label="N")
+    edges = [0.0, math.log1p(eps), math.log1p(-eps)] if not away_from_kinks else [0.0]
+    log_ratio = st.one_of(st.sampled_from(edges), st.floats(-1.0, 1.0, allow_subnormal=False))
+    if away_from_kinks:
+        log_ratio = log_ratio.filter(
+            lambda d: min(abs(math.exp(d) - 1 - eps), abs(math.exp(d) - 1 + eps)) > away_from_kinks
+        )
+    old = draw(st.lists(log_probabilities(), min_size=n, max_size=n))
+    ratios = draw(st.lists(log_ratio, min_size=n, max_size=n))
+    return ClipCase(
+        [o + d for o, d in zip(old, ratios, strict=True)],
+        old,
+        draw(st.lists(advantages(), min_size=n, max_size=n)),
+        eps,
+    )
+
+
+@st.composite
+def value_cases(draw, *, max_samples: int = 8, edges: bool = True) -> ValueCase:
+    """Samples whose V_new is often exactly V_old ± ε, V_old, the return R, or the reflection of V_old ± ε about R
+    (where the clipped and unclipped errors tie), unless ``edges`` is False (for the derivative laws, which need
+    distance from those kinks); ε from the policy's ranges or in value units up to 5."""
+    n = draw(st.integers(1, max_samples), label="N")
+    eps = draw(st.one_of(clip_ranges(), st.floats(0.5, 5.0)), label="clip_eps")
+    number = st.floats(-10.0, 10.0, allow_subnormal=False)
+    column = st.lists(number, min_size=n, max_size=n)
+    old, returns = draw(column, label="values_old"), draw(column, label="returns")
+    # An int picks one of the edges below, a float is V_new itself.
+    pick = st.one_of(st.integers(0, 5), number) if edges else number
+    picks = draw(st.lists(pick, min_size=n, max_size=n), label="V_new")
+
+    def value(pick, v_old: float, r: float) -> float:
+        if isinstance(pick, float):
+            return pick
+        return [v_old + eps, v_old - eps, v_old, r, 2 * r - (v_old + eps), 2 * r - (v_old - eps)][pick]
+
+    return ValueCase([value(*x) for x in zip(picks, old, returns, strict=True)], old, returns, eps)
+
+
+@st.composite
+def kl_samples(draw, *, max_samples: int = 8) -> KLSamples:
+    n = draw(st.integers(1, max_samples), label="N")
+    column = st.lists(log_probabilities(), min_size=n, max_size=n)
+    return KLSamples(draw(column), draw(column))
+
+
+@st.composite
+def distribution_pairs(draw) -> TwoDistributions:
+    """2..5 outcomes, entries ≥ 1e-3/n; the new distribution is sometimes the old one."""
+    size = draw(st.integers(2, 5), label="outcomes")
+    old = draw(positive_distributions((size,)), label="old")
+    new = draw(st.one_of(st.just(old), positive_distributions((size,))), label="new")
+    return TwoDistributions(old.tolist(), new.tolist())
+
+
+@st.composite
+def kl_coef_cases(draw) -> KLCoefCase:
+    """β and d_targ positive; the measured KL drawn around the thresholds d_targ/1.5 and 1.5·d_targ."""
+    target = draw(st.floats(1e-3, 1.0), label="kl_target")
+    kl = draw(st.one_of(st.sampled_from([target / 1.5, 1.5 * target, target, 0.0]), st.floats(0.0, 3.0 * target)))
+    return KLCoefCase(draw(st.floats(1e-3, 10.0), label="beta"), kl, target)
+
+
+@st.composite
+def token_reward_cases(draw, *, max_rows: int = 3, max_tokens: int = 6) -> TokenRewardCase:
+    """Rows of response tokens with right padding (the common layout; other layouts are exercised by
+    properties/test_rlhf_rewards.py)."""
+    rows, tokens = draw(st.integers(1, max_rows), label="B"), draw(st.integers(1, max_tokens), label="T")
+    grid = st.lists(st.lists(log_probabilities(), min_size=tokens, max_size=tokens), min_size=rows, max_size=rows)
+    lengths = draw(st.lists(st.integers(1, tokens), min_size=rows, max_size=rows))
+    mask = [[t < length for t in range(tokens)] for length in lengths]
+    scores = draw(st.lists(st.floats(-5.0, 5.0, allow_subnormal=False), min_size=rows, max_size=rows))
+    beta = draw(st.one_of(st.sampled_from([0.0, 0.1]), st.floats(0.0, 1.0)))
+    return TokenRewardCase(scores, draw(grid), draw(grid), mask, beta)
+
+
+@st.composite
+def advantage_batches(draw, *, max_samples: int = 8) -> AdvantageBatch:
+    """Minibatches of two or more advantages with a visible spread (max − min ≥ 0.05), the extremes included."""
+    n = draw(st.integers(2, max_samples), label="N")
+    entries = draw(st.lists(advantages(), min_size=n, max_size=n).filter(lambda a: max(a) - min(a) >= 0.05))
+    return AdvantageBatch(entries)
+
+
+@st.composite
+def degenerate_batches(draw, *, max_samples: int = 8) -> AdvantageBatch:
+    """A batch of one, or of equal entries: no spread to divide by."""
+    n = draw(st.integers(1, max_samples), label="N")
+    return AdvantageBatch([draw(advantages())] * n)

@@ -1,0 +1,226 @@
+"""Contracts: each function's arguments and output, and how a law calls a target.
+
+A target is any callable with its contract's signature (lineage's own functions satisfy it; the oracle
+wraps other libraries' functions into it). A case supplies its arrays through ``case.inputs()`` and its
+keyword parameters as attributes; :func:`call` hands the target float64 / bool numpy arrays and reads back
+a float64 array of the contract's output shape, or raises :class:`LawViolation` saying why not. Each
+contract also names a trivial case for the oracle's preflight and the exact output of a case for repros.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+import lineage
+from lineage import ppo, rlhf
+from lineage.arrays import to_numpy
+from lineage.laws import exact
+from lineage.laws.cases.losses import AdvantageBatch, ClipCase, KLCoefCase, KLSamples, TokenRewardCase, ValueCase
+from lineage.laws.cases.segments import Segment, SegmentCase
+from lineage.laws.law import LawViolation, record_call
+
+ALL_FIELDS = ("rewards", "values", "next_values", "terminated", "truncated")
+
+
+def per_step(inputs: dict[str, np.ndarray]) -> tuple[int, ...]:
+    """The output shape of the return/advantage contracts: one value per step, like ``rewards``."""
+    return inputs["rewards"].shape
+
+
+def per_sample(inputs: dict[str, np.ndarray]) -> tuple[int, ...]:
+    """One estimate per sample, like ``logp_new``."""
+    return inputs["logp_new"].shape
+
+
+def scalar(inputs: dict) -> tuple[int, ...]:
+    """A single number (a loss, a coefficient)."""
+    return ()
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    arguments: tuple[str, ...]
+    parameters: tuple[str, ...]
+    output: str
+    trivial: object  # a case every correct implementation handles (the oracle's preflight input)
+    exact: Callable[[object], np.ndarray]  # what the contract requires on a case (exact or float64 closed form)
+    reference: Callable  # lineage's own implementation, the target the properties bind every law to
+    shape: Callable[[dict[str, np.ndarray]], tuple[int, ...]] = per_step
+    framework: str | None = None  # the arrays a target of this contract expects by default (None: numpy)
+
+    def signature(self) -> str:
+        keywords = f", *, {', '.join(self.parameters)}" if self.parameters else ""
+        return f"{self.name}({', '.join(self.arguments)}{keywords}) -> {self.output}"
+
+
+# Two steps, no episode end, nothing special.
+TRIVIAL_SEGMENT = Segment(
+    rewards=[1.0, 0.5], values=[0.5, 0.25], next_values=[0.25, 2.0], terminated=[False, False], truncated=[False, False]
+)
+
+
+def _exact(formula, *parameters):
+    return lambda case: exact.evaluate(formula, case.segment, *(getattr(case, p) for p in parameters))
+
+
+def _exact_lambda_returns(case: SegmentCase) -> np.ndarray:
+    return exact.evaluate(exact.gae, case.segment, case.gamma, case.lam) + case.segment.arrays()["values"]
+
+
+def _value_loss_contract(name: str, exact_form: Callable, reference: Callable) -> Contract:
+    """The critic losses (both forms take the same arguments)."""
+    return Contract(
+        name,
+        ("values_new", "values_old", "returns"),
+        ("clip_eps",),
+        "loss",
+        ValueCase([0.5, 2.0], [0.0, 1.0], [1.0, 1.0], clip_eps=0.2),
+        exact_form,
+        shape=scalar,
+        reference=reference,
+        framework="torch",
+    )
+
+
+CONTRACTS = {
+    c.name: c
+    for c in (
+        Contract(
+            "td_errors",
+            ("rewards", "values", "next_values", "terminated"),
+            ("gamma",),
+            "td_errors",
+            SegmentCase(TRIVIAL_SEGMENT, gamma=0.5),
+            _exact(exact.td_errors, "gamma"),
+            reference=lineage.td_errors,
+        ),
+        Contract(
+            "discounted_returns",
+            ("rewards", "next_values", "terminated", "truncated"),
+            ("gamma",),
+            "returns",
+            SegmentCase(TRIVIAL_SEGMENT, gamma=0.5),
+            _exact(exact.reward_to_go, "gamma"),
+            reference=lineage.discounted_returns,
+        ),
+        Contract(
+            "n_step_advantages",
+            ALL_FIELDS,
+            ("gamma", "n"),
+            "advantages",
+            SegmentCase(TRIVIAL_SEGMENT, gamma=0.5, n=1),
+            _exact(exact.n_step_advantages, "gamma", "n"),
+            reference=lineage.n_step_advantages,
+        ),
+        Contract(
+            "gae",
+            ALL_FIELDS,
+            ("gamma", "lam"),
+            "advantages",
+            SegmentCase(TRIVIAL_SEGMENT, gamma=0.5, lam=0.5),
+            _exact(exact.gae, "gamma", "lam"),
+            reference=lineage.gae,
+        ),
+        Contract(
+            "lambda_returns",
+            ALL_FIELDS,
+            ("gamma", "lam"),
+            "returns",
+            SegmentCase(TRIVIAL_SEGMENT, gamma=0.5, lam=0.5),
+            _exact_lambda_returns,
+            reference=lineage.lambda_returns,
+        ),
+        Contract(
+            "ppo_clip_loss",
+            ("logp_new", "logp_old", "advantages"),
+            ("clip_eps",),
+            "loss",
+            ClipCase([-0.5, -1.0], [-0.7, -0.9], [1.0, -2.0], clip_eps=0.2),
+            exact.ppo_clip_loss,
+            shape=scalar,
+            reference=ppo.ppo_clip_loss,
+            framework="torch",
+        ),
+        _value_loss_contract("value_loss", exact.value_loss, ppo.value_loss),
+        _value_loss_contract(
+            "clipped_value_loss", exact.clipped_value_loss, functools.partial(ppo.value_loss, variant="clipped")
+        ),
+        *(
+            Contract(
+                f"kl_{k}",
+                ("logp_new", "logp_old"),
+                (),
+                "estimates",
+                KLSamples([-0.1, -2.3], [-0.7, -0.7]),
+                exact.kl_estimator(k),
+                shape=per_sample,
+                reference=getattr(ppo, f"kl_{k}"),
+            )
+            for k in ("k1", "k2", "k3")
+        ),
+        Contract(
+            "adapt_kl_coef",
+            ("beta", "kl"),
+            ("kl_target",),
+            "beta",
+            KLCoefCase(beta=1.0, kl=0.02, kl_target=0.01),
+            exact.adapt_kl_coef,
+            shape=scalar,
+            reference=ppo.adapt_kl_coef,
+        ),
+        Contract(
+            "normalize_advantages",
+            ("advantages",),
+            (),
+            "advantages",
+            AdvantageBatch([1.0, 2.0, 4.0]),
+            exact.normalized_advantages,
+            shape=lambda inputs: inputs["advantages"].shape,
+            reference=functools.partial(ppo.normalize_advantages, ddof=1),
+        ),
+        Contract(
+            "token_rewards",
+            ("scores", "logp", "ref_logp", "mask"),
+            ("beta",),
+            "rewards",
+            TokenRewardCase([1.0], [[-0.5, -1.0, -0.2]], [[-0.6, -0.9, -0.2]], [[True, True, False]], beta=0.1),
+            exact.token_rewards,
+            shape=lambda inputs: inputs["logp"].shape,
+            reference=rlhf.token_rewards,
+        ),
+    )
+}
+
+
+def call(contract: Contract, target, case) -> tuple[np.ndarray, float]:
+    """``target`` applied to ``case``: its output as float64, checked for shape and finiteness, and the
+    machine epsilon of the dtype it came in (the precision the target can be held to)."""
+    record_call(case)
+    arrays = case.inputs()
+    params = {p: getattr(case, p) for p in contract.parameters}
+    out = target(*(arrays[a] for a in contract.arguments), **params)
+    try:
+        got, eps = np.array(to_numpy(out), dtype=np.float64), output_eps(out)
+    except Exception as exc:
+        raise LawViolation(f"{contract.output}: the output could not be read as an array ({exc})") from None
+    expected_shape = contract.shape(arrays)
+    if got.shape != expected_shape:
+        raise LawViolation(f"{contract.output}: expected shape {expected_shape}, got {got.shape}")
+    if not np.all(np.isfinite(got)):
+        raise LawViolation(f"{contract.output}: non-finite output {got.tolist()} for finite input", got=got)
+    return got, eps
+
+
+def output_eps(out) -> float:
+    """Machine epsilon of a floating output's dtype (numpy or torch); float64's for anything else."""
+    if hasattr(out, "detach"):
+        import torch
+
+        return float(torch.finfo(out.dtype).eps) if out.dtype.is_floating_point else float(np.finfo(float).eps)
+    dtype = np.asarray(out).dtype
+    return float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.floating) else float(np.finfo(float).eps)

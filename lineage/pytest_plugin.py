@@ -1,0 +1,32 @@
+"""lineage's pytest plugin (entry point ``pytest11: lineage``): the oracle's ``--lineage-*`` options.
+
+It costs nothing where it is not used, like Hypothesis' own plugin: importing it imports nothing but this file,
+it registers no Hypothesis profile, and unless ``--lineage-target`` is given it returns at once. With targets,
+:class:`lineage.oracle.pytest.TargetRun` collects a preflight item per target and one item per law instead of
+the suite, and ends the run with a report per target::
+
+    pytest --lineage-target gae=mypkg.adv:compute_gae --lineage-convention cleanrl [-k lambda_zero]
+"""
+
+
+def pytest_addoption(parser) -> None:
+    group = parser.getgroup("lineage", "lineage oracle: run lineage's laws against your implementation")
+    group.addoption(
+        "--lineage-target",
+        action="append",
+        default=[],
+        metavar="CONTRACT=SPEC",
+        help="contract=package.module:function to check against the contract's laws (repeatable)",
+    )
+    group.addoption("--lineage-convention", default="canonical", help="calling convention of the targets")
+    group.addoption("--lineage-framework", default=None, choices=("numpy", "torch"), help="arrays the targets get")
+    group.addoption("--lineage-dtype", default=None, choices=("float32", "float64"), help="dtype the targets get")
+    group.addoption("--lineage-profile", default="oracle", help="oracle-quick, oracle (default), oracle-thorough")
+
+
+def pytest_configure(config) -> None:
+    if not config.getoption("lineage_target"):
+        return
+    from lineage.oracle.pytest import TargetRun
+
+    config.pluginmanager.register(TargetRun(config), "lineage-target-run")

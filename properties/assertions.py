@@ -1,0 +1,71 @@
+"""Hypothesis strategies for small tabular MDPs and softmax policies (spec §0.3), with the few helpers
+every tabular property shares: the tolerances of spec §0.4, the horizon of a truncated geometric series,
+and exact enumeration of the episodes of an absorbing MDP.
+
+The strategies are constructive: every draw is valid by construction (positive weights normalised into
+distributions, upper-triangular transitions for episodic MDPs), so nothing is filtered with ``assume``.
+Arrays stay tiny (S ≤ 5, A ≤ 4) because every oracle is an exact solve, series or enumeration.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lineage.tabular import TabularMDP, Trajectories, enumerate_trajectories
+
+# --------------------------------------------------------------------------------------------------------
+# Tolerances (spec §0.4) and exact references shared by the properties
+# --------------------------------------------------------------------------------------------------------
+
+RTOL = 1e-8
+DISTRIBUTION_ATOL = 1e-12  # probabilities are O(1) and cond(I − γP_π) ≤ (1 + γ)/(1 − γ) ≤ 39
+
+
+def value_atol(mdp: TabularMDP) -> float:
+    """Absolute tolerance for values, objectives and gradients: 1e-9 · R_max / (1 − γ)."""
+    return 1e-9 * mdp.reward_scale
+
+
+def assert_identity(actual, desired, *, atol: float, what: str) -> None:
+    """An exact identity up to rounding: ``assert_allclose(rtol=1e-8, atol=atol)``, values in the message."""
+    np.testing.assert_allclose(actual, desired, rtol=RTOL, atol=atol, err_msg=what)
+
+
+def assert_at_least(lhs, rhs, *, atol: float, what: str) -> None:
+    """An inequality ``lhs >= rhs`` up to an absolute ``atol`` (never a relative tolerance on a bound)."""
+    lhs, rhs = np.broadcast_arrays(np.asarray(lhs, dtype=float), np.asarray(rhs, dtype=float))
+    worst = np.unravel_index(np.argmin(lhs - rhs), lhs.shape) if lhs.ndim else ()
+    assert np.all(lhs >= rhs - atol), (
+        f"{what}: lhs < rhs - {atol:.3g}; worst at {worst}: lhs = {lhs[worst]!r}, rhs = {rhs[worst]!r}\n"
+        f"lhs = {lhs!r}\nrhs = {rhs!r}"
+    )
+
+
+def series_horizon(gamma: float, bound: float, tol: float = 1e-12) -> int:
+    """The smallest K ≥ 1 with γ^K · bound < tol: a series Σ_t γ^t x_t with |Σ_{t≥K} γ^t x_t| ≤ γ^K · bound
+    is then exact to ``tol`` when truncated after K terms."""
+    if gamma == 0.0 or bound < tol:
+        return 1
+    horizon = max(1, math.floor(math.log(tol / bound) / math.log(gamma)) + 1)
+    assert gamma**horizon * bound < tol, (gamma, bound, horizon)
+    return horizon
+
+
+def episodes(mdp: TabularMDP, pi) -> Trajectories:
+    """Every path of an ``episodic_mdps`` MDP up to absorption (S − 1 steps), with its probability."""
+    return enumerate_trajectories(mdp, pi, mdp.n_states - 1)
+
+
+def expected_discounted_sum(paths: Trajectories, per_step: np.ndarray, gamma: float) -> float:
+    """E_τ[Σ_t γ^t x_t] over enumerated paths, for ``per_step[n, t]`` = x_t on path n."""
+    discounts = gamma ** np.arange(per_step.shape[1])
+    return float(paths.expectation(per_step @ discounts))
+
+
+def log_scale(*policies) -> float:
+    """Σ over autoregressive ``policies`` (lineage.rlhf.AutoregressivePolicy) of L·max|log p(v | prefix)|: bounds
+    the summed |log-probabilities| of any response (a difference of logs rounds with their size, not with the size
+    of the difference)."""
+    return sum(p.length * float(np.abs(np.log(p.conditionals)).max()) for p in policies)
