@@ -22,7 +22,6 @@ PARALLEL = ("-n", "2")
 
 
 def install_project(session: nox.Session) -> None:
-    # Editable, so that properties/ and derivations/ import as lineage.properties / lineage.derivations.
     session.install(*CONSTRAINTS, "-e", ".[dev]")
 
 
@@ -41,7 +40,7 @@ def split_installs(posargs: list[str]) -> tuple[list[str], list[str]]:
 
 @nox.session(python=PYTHON)
 def verify(session: nox.Session) -> None:
-    """Check every claim (one verdict per claim), or with --target run the laws against your function."""
+    """Check every claim (one verdict per claim), or with --lineage-target run the laws against your function."""
     install_project(session)
     installs, pytest_args = split_installs(session.posargs)
     for requirement in installs:

@@ -44,7 +44,7 @@ def test_gae_coefficients_are_lambda_powers() -> None:
     """GAE-7 (notes §GAE): Σ_{k>l}(1 − λ)λ^{k−1} = λ^l, the weight of γ^l δ_{t+l} in (1 − λ)Σλ^{k−1}A^(k)_t.
 
     δ_{t+l} enters A^(k)_t exactly when k > l. SymPy cannot assume λ < 1 (a positive λ leaves a λ^∞ term),
-    so 0 < λ < 1 is written λ = 1/(1 + u) with u > 0 (spec §0.4).
+    so 0 < λ < 1 is written λ = 1/(1 + u) with u > 0.
     """
     u = sp.Symbol("u", positive=True)
     k, ell = sp.symbols("k l", integer=True, nonnegative=True)

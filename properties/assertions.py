@@ -1,6 +1,5 @@
-"""Hypothesis strategies for small tabular MDPs and softmax policies (spec §0.3), with the few helpers
-every tabular property shares: the tolerances of spec §0.4, the horizon of a truncated geometric series,
-and exact enumeration of the episodes of an absorbing MDP.
+"""The helpers every tabular property shares: assertions with their tolerances (float64 rounding of an exact
+solve), the horizon of a truncated geometric series, and exact enumeration of the episodes of an absorbing MDP.
 
 The strategies are constructive: every draw is valid by construction (positive weights normalised into
 distributions, upper-triangular transitions for episodic MDPs), so nothing is filtered with ``assume``.
@@ -16,7 +15,7 @@ import numpy as np
 from lineage.tabular import TabularMDP, Trajectories, enumerate_trajectories
 
 # --------------------------------------------------------------------------------------------------------
-# Tolerances (spec §0.4) and exact references shared by the properties
+# Tolerances and exact references shared by the properties
 # --------------------------------------------------------------------------------------------------------
 
 RTOL = 1e-8

@@ -24,7 +24,7 @@ _EXAMPLES_KEY = "lineage_examples"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "claim(*ids): the test confirms these claim ids of spec/claims.md")
+    config.addinivalue_line("markers", "claim(*ids): the test confirms these claim ids of the ledger")
     config.addinivalue_line("markers", "refutes(*ids): the test shows the printed form of these claims is wrong")
     config.pluginmanager.register(ClaimLedger(), "lineage-claim-ledger")
     load_default_profile(config)

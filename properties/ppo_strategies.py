@@ -52,7 +52,7 @@ def finite(low: float, high: float) -> st.SearchStrategy[float]:
 
 @cache
 def logit_rows(rows: int, actions: int) -> st.SearchStrategy[np.ndarray]:
-    """``[rows, actions]`` logits in [−4, 4] (spec §0.3: no saturation)."""
+    """``[rows, actions]`` logits in [−4, 4] (no saturation)."""
     return arrays(np.float64, (rows, actions), elements=finite(-LOGIT_BOUND, LOGIT_BOUND))
 
 

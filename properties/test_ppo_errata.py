@@ -1,4 +1,4 @@
-"""The notes' printed PPO objectives and value clip that are wrong (spec §9 rows 25–27 and 30; claims PPO-8, PPO-9,
+"""The notes' printed PPO objectives and value clip that are wrong (claims PPO-8, PPO-9,
 PPO-10, PPO-17), each refuted three ways: the teaching counterexample with its exact numbers (TC-13, M5, TC-15), a
 property pinned to it with ``@example`` that says what the printed form computes instead, and a ``hypothesis.find``
 search that must come back with a counterexample of its own. The corrected forms are checked on lineage's functions.

@@ -1,5 +1,5 @@
-"""The notes' printed forms of GAE that are wrong (spec §9 rows 21 and 29), refuted three ways each:
-the teaching counterexample of the spec with its exact numbers, a property pinned to it with
+"""The notes' printed forms of GAE that are wrong (claims GAE-8 and PPO-14), refuted three ways each:
+the teaching counterexample with its exact numbers, a property pinned to it with
 ``@example`` that says what the printed form computes instead, and a ``hypothesis.find`` search that
 must come back with a counterexample of its own. The corrected forms are laws of the ``gae`` and
 ``td_errors`` contracts (``lineage.laws.returns``).

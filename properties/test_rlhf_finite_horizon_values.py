@@ -93,7 +93,7 @@ def test_base3_stationary_baseline_misses_by_the_cut_off_tail(case):
     P_pi = policy_transitions(case.mdp, case.pi)
     steps_left = case.horizon - np.arange(case.horizon)
     tail = np.array([case.mdp.gamma**k * np.linalg.matrix_power(P_pi, k) @ V for k in steps_left])
-    atol = case.atol() + 1e-9 * case.mdp.reward_scale  # V^π is a linear solve (spec §0.4)
+    atol = case.atol() + 1e-9 * case.mdp.reward_scale  # V^π is a linear solve
     assert_identity(stationary_baseline_miss(case), -tail, atol=atol, what="E[G_t − V^π(s_t) | s_t] vs −tail")
 
 

@@ -167,3 +167,17 @@ def test_installed_package_is_the_library_only():
     """Only lineage/ ships; the test folders are not packages of the distribution."""
     assert pathlib.Path(lineage.__file__).parent == PACKAGE
     assert not any((PACKAGE / folder).exists() for folder in TEST_FOLDERS)
+
+
+# Names of the team's reference files, which do not ship: docs cite the notes' sections and the papers instead.
+OUTSIDE_REFERENCES = ("spec" + "/", "spec" + " §", "../" + "shared", "oracle" + "-ux", "library" + "-conventions")
+
+
+def test_docs_cite_no_file_outside_the_repository():
+    texts = [ROOT / "README.md", *PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.toml")]
+    texts += [path for folder in TEST_FOLDERS for path in (ROOT / folder).rglob("*.py")]
+    cited = {
+        str(path.relative_to(ROOT)): [ref for ref in OUTSIDE_REFERENCES if ref in path.read_text(encoding="utf-8")]
+        for path in texts
+    }
+    assert not {path: refs for path, refs in cited.items() if refs}

@@ -172,7 +172,7 @@ def test_torchrl_vectorised_gae_fails_when_gamma_lambda_is_small(contract, dtype
       the crash; the test below shows the truncation by hand.
 
     In float64 the laws that did not crash warn, for the float32 γ of the loop version (the TD errors multiply
-    γ by an integer tensor) and the 1e-7 cut of the series (spec §1.3)."""
+    γ by an integer tensor) and the 1e-7 cut of the series."""
     reasons = dict.fromkeys(crashes, CRASH) | dict.fromkeys(truncations, f"{TRUNCATION}; or it {CRASH}")
     report = check(
         contract,

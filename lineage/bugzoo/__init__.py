@@ -1,10 +1,10 @@
 """The bug zoo: named, deliberately wrong implementations of lineage's contracts.
 
-Each entry reproduces a real bug (``spec/library-conventions.md`` §4) or a classic mistake, cites
-where it comes from, names the law that must reject it and carries the minimal input that shows it (a
-case of that law, usually the one from the bug report). The zoo proves the laws have teeth (a test runs
-every entry against its law), pins each minimal input as an explicit example of its law (so every
-target, not only the zoo, meets the known bugs' inputs first), and lets the oracle name a likely cause.
+Each entry reproduces a real bug (SB3, CleanRL, TorchRL, Tianshou, TRL, Spinning Up; each entry cites its issue) or a
+classic mistake, cites where it comes from, names the law that must reject it and carries the minimal input that shows
+it (a case of that law, usually the one from the bug report). The zoo proves the laws have teeth (a test runs every
+entry against its law), pins each minimal input as an explicit example of its law (so every target, not only the zoo,
+meets the known bugs' inputs first), and lets the oracle name a likely cause.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ def lambda_missing_from_recursion(rewards, values, next_values, terminated, trun
     "gamma_missing_from_recursion",
     contract="gae",
     caught_by="gae.lambda_one_is_monte_carlo",
-    source="classic mistake (oracle-ux §6.5: γ/λ mix-ups)",
+    source="classic mistake (γ/λ mix-ups)",
     counterexample=SegmentCase(segment([0.0, 1.0], [0.0, 0.0], [0.0, 0.0]), gamma=0.5, lam=1.0),
 )
 def gamma_missing_from_recursion(rewards, values, next_values, terminated, truncated, *, gamma, lam):
@@ -206,7 +206,7 @@ def no_bootstrap_at_segment_end(rewards, values, next_values, terminated, trunca
     "gamma_and_lambda_swapped",
     contract="gae",
     caught_by="gae.lambda_one_is_monte_carlo",
-    source="classic mistake (oracle-ux §6.5: γ/λ mix-ups)",
+    source="classic mistake (γ/λ mix-ups)",
     counterexample=SegmentCase(  # γ = 0, λ = 1: A_0 must be r − V = 0; the swap bootstraps λ·V(s_1) = 1
         segment([0.0], [0.0], [1.0]), gamma=0.0, lam=1.0
     ),

@@ -48,7 +48,7 @@ def dual_clip_on_positive_advantages(logp_new, logp_old, advantages, *, clip_eps
     "clip_without_min",
     contract="ppo_clip_loss",
     caught_by="ppo_clip_loss.piecewise_form",
-    source="classic mistake (oracle-ux §6.5: clip without min)",
+    source="classic mistake (clip without min)",
     counterexample=ClipCase([float(np.log(0.5))], [0.0], [1.0], clip_eps=0.2),
 )  # ρ = 0.5, A = 1: −0.5, bug −0.8
 def clip_without_min(logp_new, logp_old, advantages, *, clip_eps):
@@ -81,7 +81,7 @@ def _value_errors(values_new, values_old, returns, clip_eps, *, low, high):
     "value_clip_min_instead_of_max",
     contract="value_loss",
     caught_by="value_loss.never_below_the_unclipped_loss",
-    source="classic mistake (oracle-ux §6.5; Baselines #765 and ray #19291 debate the max)",
+    source="classic mistake (Baselines #765 and ray #19291 debate the max)",
     counterexample=ValueCase([2.0], [0.0], [0.0], clip_eps=0.2),
 )  # ½·max(4, 0.04) = 2, bug ½·min = 0.02
 def value_clip_min_instead_of_max(values_new, values_old, returns, *, clip_eps):
@@ -181,7 +181,7 @@ def score_on_first_pad_after_eos(scores, logp, ref_logp, mask, *, beta):
     "kl_penalty_sign_flipped",
     contract="token_rewards",
     caught_by="token_rewards.sum_is_the_sequence_reward",
-    source="classic mistake (oracle-ux §6.5: KL sign and direction mix-ups)",
+    source="classic mistake (KL sign and direction mix-ups)",
     counterexample=TokenRewardCase([0.0], [[-0.1]], [[-0.5]], [[True]], beta=0.1),
 )
 def kl_penalty_sign_flipped(scores, logp, ref_logp, mask, *, beta):

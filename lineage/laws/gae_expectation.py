@@ -2,7 +2,7 @@
 
 From a fixed (s_0, a_0) every path of a small MDP is listed with its probability, all paths go to the
 target in one batched call (one column per path), and the probability-weighted mean of Â_0 is compared
-with a closed form (notes §GAE, §PPO; spec §7.4 STD-GAE-2/5, §7.8 STD-TT-2).
+with a closed form (notes §GAE, §PPO; STD-GAE-2/5, STD-TT-2).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def expect_mean_first_advantage(
 ) -> None:
     """Compare E[Â_0 | s_0, a_0] under the target (a probability-weighted mean over the paths) with
     ``expected``: allowed are the target's rounding, averaged over the paths, and 1e-9 of the scale of the
-    linear solve the expectation came from (spec §0.4)."""
+    linear solve the expectation came from."""
     case = path_segments(rollouts, paths, **flags)
     got, eps = call(GAE, target, case)
     rounding = rounding_tolerance(case.segment, case.gamma, case.gamma * case.lam, eps)[0]
@@ -111,7 +111,7 @@ def episodic_rollouts(draw):
     )
 
 
-# TC-17 (spec §8, fixture M4): one self-looping state, r = 1, γ = 0.9, V = 10; the cut comes after one step.
+# TC-17: one self-looping state, r = 1, γ = 0.9, V = 10; the cut comes after one step.
 M4 = TabularMDP(P=[[[1.0]]], R=[[1.0]], nu0=[1.0], gamma=0.9)
 TC17 = StartedRollouts(M4, np.array([[1.0]]), state=0, action=0, horizon=1, lam=1.0)
 

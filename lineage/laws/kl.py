@@ -1,5 +1,5 @@
 """Laws of the KL contracts: the per-sample estimators k1, k2, k3 of KL(old ‖ new) on samples from the old
-policy (Schulman 2020; spec §7.6 STD-KL-1, STD-KL-2) and the PPO paper's adaptive coefficient (§PPO; spec
+policy (Schulman 2020; STD-KL-1, STD-KL-2) and the PPO paper's adaptive coefficient (notes §PPO;
 PPO-3, STD-PPO-1). Expectations are exact: every outcome of a small categorical distribution is one sample,
 weighted by its probability under the old policy.
 """
@@ -23,7 +23,7 @@ from lineage.laws.contracts import CONTRACTS, call
 from lineage.laws.law import expect_close, law
 from lineage.laws.tolerance import scaled_tolerance
 
-# TC-19-like direction check (spec §8): old = (0.5, 0.5), new = (0.9, 0.1): KL(old‖new) = 0.511, KL(new‖old) = 0.368.
+# TC-19-like direction check: old = (0.5, 0.5), new = (0.9, 0.1): KL(old‖new) = 0.511, KL(new‖old) = 0.368.
 
 
 def kl_laws(estimator: str) -> None:

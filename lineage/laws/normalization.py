@@ -1,11 +1,11 @@
-"""Laws of the ``normalize_advantages`` contract: per-minibatch advantage normalisation as PPO implementations
-apply it before the clipped loss (notes §PPO; the whitening law of claim STD-RLHF-5; spec/library-conventions.md
-§1.1, §4 bugs 4 and 24).
+"""Laws of the ``normalize_advantages`` contract: per-minibatch advantage normalisation as PPO implementations apply it
+before the clipped loss (notes §PPO; the whitening law of claim STD-RLHF-5; SB3 and CleanRL normalise per minibatch,
+and SB3 returned NaN for a minibatch of one).
 
-The std's convention differs between libraries and is not prescribed: ddof = 1 (SB3, CleanRL, Tianshou) and
-ddof = 0 (baselines, Spinning Up) both pass, as does a small ε (≤ 1e-6) added to the std. What every convention
-must do is centre and rescale a batch with spread, and stay finite on a batch without spread (one entry, or all
-entries equal): there the standard forms give 0, and SB3's fix leaves a single advantage as it is.
+The std's convention differs between libraries and is not prescribed: ddof = 1 (SB3, CleanRL, Tianshou) and ddof = 0
+(baselines, Spinning Up) both pass, as does a small ε (≤ 1e-6) added to the std. What every convention must do is centre
+and rescale a batch with spread, and stay finite on a batch without spread (one entry, or all entries equal): there the
+standard forms give 0, and SB3's fix leaves a single advantage as it is.
 """
 
 from __future__ import annotations

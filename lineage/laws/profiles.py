@@ -7,7 +7,7 @@ lineage's own run (properties, derivations, tests; loaded by the checkout's ``co
 * ``dev``       the local default: random, with the example database so a failure replays first;
 * ``thorough``  2000 examples, for a nightly run or before a release.
 
-The oracle (spec oracle-ux §6.3): ``oracle-quick`` (25 examples per law, first contact), ``oracle`` (50, the
+The oracle: ``oracle-quick`` (25 examples per law, first contact), ``oracle`` (50, the
 default), ``oracle-thorough`` (2000, nightly); under ``CI`` they are derandomized with no database.
 
 Every profile has ``deadline=None``: exact enumeration and first-call warm-up (torch, JAX) make per-example

@@ -1,4 +1,4 @@
-"""Laws of the return and advantage contracts (notes §GAE, §PPO; spec §4, §7.4, §7.8).
+"""Laws of the return and advantage contracts (notes §GAE, §PPO).
 
 Each law is a statement about a target function with the signature of its contract in
 :mod:`lineage.laws.contracts`. Most need no reference implementation: the λ = 0 and λ = 1

@@ -1,4 +1,4 @@
-"""Laws of the RLHF per-token reward contract (notes §PPO, RLHF part; spec §6 RLHF-1, RLHF-2, §7.7
+"""Laws of the RLHF per-token reward contract (notes §PPO, RLHF part; RLHF-1, RLHF-2,
 STD-RLHF-1, STD-RLHF-2): −β(log π − log π_ref) on every valid response token, the reward-model score added
 on the last valid token, nothing on padding.
 """

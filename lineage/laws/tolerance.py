@@ -1,13 +1,13 @@
-"""Tolerances for comparing a target's floating-point output with an exact expectation (spec §0.4).
+"""Tolerances for comparing a target's floating-point output with an exact expectation.
 
-A target evaluating Σ_l c^l δ_{t+l} in floating point makes rounding errors proportional to the
-magnitudes it adds, not to the (possibly cancelling) result. So the allowance at step t is
+A target evaluating Σ_l c^l δ_{t+l} in floating point makes rounding errors proportional to the magnitudes it adds, not
+to the (possibly cancelling) result. So the allowance at step t is
 
     atol_t = C · eps(dtype) · (T + 1) · S_t,   S_t = m_t + c · S_{t+1},   m_t = |r_t| + |V(s_t)| + γ|V(s_{t+1})|
 
-with c the factor a step carries back (0 for TD errors, γ for returns, γλ for GAE) and C = 8
-(oracle-ux §2.7). The allowance scales with the problem and the dtype of the target's output, never
-with the output itself, so a wrong answer cannot hide inside a relative tolerance.
+with c the factor a step carries back (0 for TD errors, γ for returns, γλ for GAE) and C = 8, a safety factor over
+the first-order rounding bound. The allowance scales with the problem and the dtype of the target's output,
+never with the output itself, so a wrong answer cannot hide inside a relative tolerance.
 """
 
 from __future__ import annotations
@@ -53,11 +53,11 @@ def scaled_tolerance(eps: float, magnitude: float, terms: int) -> float:
 
 
 def finite_difference_step(eps: float) -> float:
-    """Central-difference step: 1e-6 for float64 targets (spec §0.4), 1e-3 for float32 and coarser ones."""
+    """Central-difference step: 1e-6 for float64 targets, 1e-3 for float32 and coarser ones."""
     return 1e-6 if eps <= np.finfo(np.float64).eps else 1e-3
 
 
 def finite_difference_tolerance(eps: float, scale: float) -> float:
     """Allowance of a central difference with :func:`finite_difference_step`: 1e-6·scale for float64
-    (spec §0.4); for float32 the rounding error eps·|f|/h dominates, about 1e-4·scale, allowed 1e-3·scale."""
+    for float32 the rounding error eps·|f|/h dominates, about 1e-4·scale, allowed 1e-3·scale."""
     return (1e-6 if eps <= np.finfo(np.float64).eps else 1e-3) * scale

@@ -1,6 +1,4 @@
-"""Hypothesis strategies for small tabular MDPs and softmax policies (spec §0.3), with the few helpers
-every tabular property shares: the tolerances of spec §0.4, the horizon of a truncated geometric series,
-and exact enumeration of the episodes of an absorbing MDP.
+"""Hypothesis strategies for small tabular MDPs and softmax policies.
 
 The strategies are constructive: every draw is valid by construction (positive weights normalised into
 distributions, upper-triangular transitions for episodic MDPs), so nothing is filtered with ``assume``.
@@ -18,8 +16,8 @@ from hypothesis.extra.numpy import arrays
 
 from lineage.tabular import LinearSoftmaxPolicy, TabularMDP, softmax
 
-LOGIT_BOUND = 4.0  # logits in [-4, 4]: no saturation, importance ratios below |A|·e^8 (spec §0.3)
-MAX_STEP_SCALE = 3.0  # new logits = old logits + scale·noise with scale in [0, 3] (spec §0.3)
+LOGIT_BOUND = 4.0  # logits in [-4, 4]: no saturation, importance ratios below |A|·e^8
+MAX_STEP_SCALE = 3.0  # new logits = old logits + scale·noise with scale in [0, 3]
 
 
 # --------------------------------------------------------------------------------------------------------

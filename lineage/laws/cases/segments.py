@@ -1,4 +1,4 @@
-"""Rollout segments as readable values, and the Hypothesis strategies that draw them (spec §0.3).
+"""Rollout segments as readable values, and the Hypothesis strategies that draw them.
 
 A :class:`Segment` holds plain Python lists, so a falsifying example prints as code a learner can read
 and paste. Segments are drawn the way environments produce them: inside an episode

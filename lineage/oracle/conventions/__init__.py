@@ -1,4 +1,4 @@
-"""Calling conventions the oracle adapts to (spec/library-conventions.md §0)."""
+"""Calling conventions the oracle adapts to."""
 
 from __future__ import annotations
 

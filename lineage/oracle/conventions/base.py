@@ -150,3 +150,24 @@ def columns(arrays: dict[str, np.ndarray]) -> list[tuple[object, dict[str, np.nd
         return [((slice(None),), arrays)]
     width = arrays["rewards"].shape[1]
     return [((slice(None), b), {name: array[:, b] for name, array in arrays.items()}) for b in range(width)]
+
+
+def pick(out, index: int) -> np.ndarray:
+    """The advantages (index 0) or returns (index 1) of a function that may return both."""
+    if isinstance(out, tuple | list):
+        out = out[index]
+    return to_numpy(out)
+
+
+def log_prob_arguments(arrays: dict[str, np.ndarray], params: dict) -> list[tuple[str, object]]:
+    """The policy loss's positional arguments: log π_new, log π_old, advantages and ε."""
+    return [
+        *((name, arrays[name]) for name in ("logp_new", "logp_old", "advantages")),
+        ("clip_eps", params["clip_eps"]),
+    ]
+
+
+def ratio_arguments(arrays: dict[str, np.ndarray], params: dict) -> list[tuple[str, object]]:
+    """rlax's clipped_surrogate_pg_loss takes ratios ρ = exp(log π_new − log π_old), advantages and ε."""
+    ratios = np.exp(arrays["logp_new"] - arrays["logp_old"])
+    return [("prob_ratios_t", ratios), ("adv_t", arrays["advantages"]), ("epsilon", params["clip_eps"])]

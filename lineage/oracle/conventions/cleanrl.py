@@ -6,16 +6,15 @@
 Time-major ``[num_steps, num_envs]`` float tensors; ``dones[t]`` flags that observation t *starts* an
 episode (it is the ``next_done`` of the previous step); ``next_value``/``next_done`` describe the
 observation after the last step. One done flag: CleanRL treats truncation as termination
-(spec/library-conventions.md §1.2, issue #198), so truncations inside a segment cannot be expressed.
+(CleanRL issue #198), so truncations inside a segment cannot be expressed.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from lineage.arrays import to_numpy
 from lineage.oracle.capabilities import Capabilities
-from lineage.oracle.conventions.base import Convention, TargetCall, as_batch, episode_start_flags
+from lineage.oracle.conventions.base import Convention, TargetCall, as_batch, episode_start_flags, pick
 from lineage.oracle.numerics import Numerics
 
 OUTPUT_INDEX = {"gae": 0, "lambda_returns": 1}
@@ -43,10 +42,3 @@ class CleanRL(Convention):
             ("gae_lambda", params["lam"]),
         ]
         return [TargetCall(args, read=lambda out: pick(out, OUTPUT_INDEX[contract]))]
-
-
-def pick(out, index: int) -> np.ndarray:
-    """The advantages (index 0) or returns (index 1) of a function that may return both."""
-    if isinstance(out, tuple | list):
-        out = out[index]
-    return to_numpy(out)

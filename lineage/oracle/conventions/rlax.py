@@ -1,4 +1,4 @@
-"""rlax-style value estimators (DeepMind ``rlax``; spec/library-conventions.md §1.5), in any framework.
+"""rlax-style value estimators (DeepMind ``rlax``), in any framework.
 
     truncated_generalized_advantage_estimation(r_t, discount_t, lambda_, values) -> advantages
     lambda_returns(r_t, discount_t, v_t, lambda_) -> returns
@@ -18,8 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from lineage.oracle.capabilities import Capabilities
-from lineage.oracle.conventions.base import Convention, TargetCall, columns
-from lineage.oracle.conventions.losses import ratio_arguments
+from lineage.oracle.conventions.base import Convention, TargetCall, columns, ratio_arguments
 from lineage.oracle.numerics import Numerics
 
 

@@ -1,4 +1,4 @@
-"""Stable-Baselines3's rollout buffer (``stable_baselines3.common.buffers.RolloutBuffer``; spec §1.1).
+"""Stable-Baselines3's rollout buffer (``stable_baselines3.common.buffers.RolloutBuffer``).
 
     buffer = target(buffer_size=T, observation_space, action_space, device="cpu", gae_lambda=λ, gamma=γ, n_envs=B)
     buffer.rewards[:], buffer.values[:], buffer.episode_starts[:] = ...      # numpy float32 [T, B]

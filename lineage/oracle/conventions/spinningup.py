@@ -1,4 +1,4 @@
-"""OpenAI Spinning Up's per-path estimators (``PPOBuffer.finish_path``; spec/library-conventions.md §1.7).
+"""OpenAI Spinning Up's per-path estimators (``PPOBuffer.finish_path``).
 
     target(rews, vals, last_val, gamma, lam) -> adv        (gae)
     target(rews, last_val, gamma) -> ret                   (discounted_returns)

@@ -1,4 +1,4 @@
-"""Tianshou's GAE kernel (``tianshou.algorithm.algorithm_base._gae``; spec/library-conventions.md §1.4).
+"""Tianshou's GAE kernel (``tianshou.algorithm.algorithm_base._gae``).
 
     _gae(v_s, v_s_, rew, end_flag, gamma, gae_lambda) -> advantages
 

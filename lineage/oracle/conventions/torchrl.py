@@ -11,8 +11,7 @@ truncation). Every feature of the segment contract is expressible.
 
 from __future__ import annotations
 
-from lineage.oracle.conventions.base import Convention, TargetCall, as_batch
-from lineage.oracle.conventions.cleanrl import pick
+from lineage.oracle.conventions.base import Convention, TargetCall, as_batch, pick
 from lineage.oracle.numerics import Numerics
 
 

@@ -1,5 +1,5 @@
-"""TorchRL's PPO loss modules (``torchrl.objectives.ClipPPOLoss`` and ``KLPENPPOLoss``; spec/library-conventions.md
-§1.3, §2.4–§2.6), driven with a TensorDict the way a TorchRL training loop drives them.
+"""TorchRL's PPO loss modules (``torchrl.objectives.ClipPPOLoss`` and ``KLPENPPOLoss``),
+ driven with a TensorDict the way a TorchRL training loop drives them.
 
     module = target(actor, critic, entropy_bonus=False, ...)
     out = module(TensorDict({action, action_log_prob, advantage, state_value, value_target, ...}, batch_size=[N]))

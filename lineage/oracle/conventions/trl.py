@@ -1,4 +1,4 @@
-"""TRL-style PPO code (Hugging Face TRL's PPO trainer; spec/library-conventions.md §1.6, §2.4, §2.5, §2.9): every
+"""TRL-style PPO code (Hugging Face TRL's PPO trainer): every
 per-token array is a ``[batch, tokens]`` tensor of a padded batch of responses; the losses take a response
 ``mask`` (True on a response token) and are masked means over the response tokens, the rewards take a
 ``padding_mask`` (True on padding) and the KL coefficient as ``kl_coef``.
