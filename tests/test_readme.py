@@ -36,4 +36,7 @@ def test_verify_takes_install_arguments_out_of_the_pytest_arguments():
     noxfile = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(noxfile)
     args = ["--install", "./mypkg", "--lineage-target", "gae=mypkg.adv:f", "--install=mypkg2==1.0", "-k", "gae"]
-    assert noxfile.split_installs(args) == (["./mypkg", "mypkg2==1.0"], ["--lineage-target", "gae=mypkg.adv:f", "-k", "gae"])
+    assert noxfile.split_installs(args) == (
+        ["./mypkg", "mypkg2==1.0"],
+        ["--lineage-target", "gae=mypkg.adv:f", "-k", "gae"],
+    )
