@@ -3,7 +3,7 @@
 Two ways in:
 
 * ``pytest --lineage-target gae=mypkg.adv:compute_gae --lineage-convention cleanrl`` (what ``nox -s verify --
-  --lineage-target ...`` runs): lineage's pytest plugin (:mod:`lineage.pytest_plugin`) hands the run to
+  --lineage-target ...`` runs): lineage's pytest plugin (``_lineage_pytestplugin``) hands the run to
   :class:`TargetRun`, which collects a preflight item per target and one item per law instead of the suite,
   and ends with a report per target;
 * in a library's own test suite::
@@ -77,7 +77,7 @@ def _preflight(target: Target) -> list[Problem]:
 
 
 # ----------------------------------------------------------------------------------------------------
-# --lineage-target mode (started by lineage.pytest_plugin when the option is given)
+# --lineage-target mode (started by _lineage_pytestplugin when the option is given)
 # ----------------------------------------------------------------------------------------------------
 class TargetRun:
     """The pytest session of ``--lineage-target``: nothing of the suite is collected; a preflight item per target

@@ -1,7 +1,8 @@
 """lineage's pytest plugin (entry point ``pytest11: lineage``): the oracle's ``--lineage-*`` options.
 
-It costs nothing where it is not used, like Hypothesis' own plugin: importing it imports nothing but this file,
-it registers no Hypothesis profile, and unless ``--lineage-target`` is given it returns at once. With targets,
+It costs nothing where it is not used, like Hypothesis' own plugin: a top-level module outside the ``lineage``
+package, so loading it imports nothing but this file (not lineage, numpy or torch); it registers no Hypothesis
+profile, and unless ``--lineage-target`` is given it returns at once. With targets,
 :class:`lineage.oracle.pytest.TargetRun` collects a preflight item per target and one item per law instead of
 the suite, and ends the run with a report per target::
 
