@@ -29,8 +29,31 @@ def check(
     profile: str = "oracle",
     expected_failures: dict[str, str] | None = None,
 ) -> Report:
-    """Run every law of ``contract`` against ``function`` (a callable or ``"module:attr"``) in its calling
-    ``convention``; return the report (call ``.raise_if_failed()`` to turn a failure into an exception)."""
+    """Check ``function`` against every law of ``contract``, in its library's calling convention.
+
+    A preflight first checks that the target can be called, returns the contract's shape on a trivial input, is
+    deterministic, leaves its inputs alone and returns in time; then each law searches for a counterexample with
+    Hypothesis (the bug zoo's minimal inputs first) and every failure is shrunk and explained.
+
+    Args:
+      contract: one of ``lineage.laws.CONTRACTS`` (``"gae"``, ``"ppo_clip_loss"``, ``"token_rewards"``, ...).
+      function: the target, a callable or ``"package.module:attribute"``.
+      convention: how the target takes its inputs (``lineage.oracle.CONVENTIONS``: ``"canonical"``, ``"cleanrl"``,
+        ``"sb3"``, ``"torchrl"``, ``"tianshou"``, ``"rlax"``, ``"spinningup"``, ``"trl"``, ...).
+      framework: ``"numpy"`` or ``"torch"`` arrays for the target (default: the convention's, or the contract's).
+      dtype: ``"float32"`` or ``"float64"`` (default: the convention's); outputs are held to that dtype's tolerance.
+      profile: ``"oracle-quick"`` (25 examples per law), ``"oracle"`` (50) or ``"oracle-thorough"`` (2000).
+      expected_failures: law name or id → the reason it is expected to fail (reported, not failed).
+
+    Returns:
+      The :class:`~lineage.oracle.report.Report`: a result per law (passed, failed, warning, expected failure, not
+      applicable, skipped), with the law, the minimal counterexample, expected vs got, the likely cause and a repro
+      for each failure. ``report.render()`` prints it, ``report.to_json()`` serialises it, ``report.raise_if_failed()``
+      raises :class:`~lineage.oracle.report.OracleFailure` if a law failed or the preflight did.
+
+    Raises:
+      TargetError: the target cannot be imported or the convention has no form of the contract.
+    """
     target = make_target(contract, function, convention=convention, framework=framework, dtype=dtype)
     return check_target(target, profile=profile, expected_failures=expected_failures)
 
