@@ -1,4 +1,8 @@
-"""Exact toolkit for small tabular MDPs: values, visitation, occupancy, gradients, enumeration."""
+"""Exact toolkit for small tabular MDPs: values, visitation, occupancy, gradients, enumeration.
+
+Shapes use S states and A actions: P is [S, A, S], R is [S, A], ν0 is [S] and a policy is an [S, A] array whose
+rows lie on the simplex. Each function's docstring gives its formula, its source and the claims it serves.
+"""
 
 from lineage.tabular.evaluation import (
     action_values,

@@ -1,8 +1,4 @@
-"""Finite MDPs (S, A, P, R, ν0, γ) as arrays, the ground truth every exact oracle is computed on.
-
-``P[s, a, s']`` transition probabilities, ``R[s, a]`` expected reward, ``nu0[s]`` start distribution,
-``gamma`` discount (spec §0.2). A policy is an array ``pi[s, a]`` whose rows are distributions.
-"""
+"""Finite MDPs held as arrays: the ground truth every exact oracle of the suite is computed on."""
 
 from __future__ import annotations
 
@@ -17,6 +13,35 @@ _STOCHASTIC_ATOL = 1e-9
 
 @dataclass(frozen=True, eq=False)
 class TabularMDP:
+    """A finite discounted MDP M = (S, A, P, R, ν0, γ) held as validated arrays.
+
+        P[s, a, s'] = Pr(s_{t+1} = s' | s_t = s, a_t = a),   R[s, a] = E[r_t | s_t = s, a_t = a],
+        nu0[s] = ν0(s) = Pr(s_0 = s),   γ ∈ [0, 1]
+
+    A trajectory runs s_0 ~ ν0, a_t ~ π(·|s_t), s_{t+1} ~ P(·|s_t, a_t), and the criterion is the expected
+    discounted reward E[Σ_t γ^t r_t]. Only the mean reward R(s, a) is stored: every expectation the toolkit
+    computes (values, visitation, gradients) depends on the reward law through its mean alone, which is what
+    AC-12 checks with rewards that are random given (s, a, s'). γ = 1 is allowed for the finite-horizon tools
+    (:func:`lineage.tabular.backward_induction`, :func:`lineage.tabular.enumerate_trajectories`); the
+    infinite-horizon solves refuse it.
+
+    See Sutton & Barto (2018), *Reinforcement Learning: An Introduction*, 2nd ed., ch. 3 (finite MDPs), and
+    Puterman (1994), *Markov Decision Processes*, ch. 2 (the model). It is the model under every tabular
+    claim: PG-1, PG-3, STD-PG-1, BASE-1..BASE-3, AC-10, AC-12, TRPO-2, TRPO-3, TRPO-5, TRPO-7, TRPO-8,
+    STD-PDL-1, OCC-1..OCC-4, GAE-2, GAE-4, STD-GAE-2, STD-GAE-5, STD-TT-2 (notes §PG, §VAR, §TD, §TRPO, §OCC,
+    §GAE, §PPO).
+
+    Args:
+        P: [S, A, S] transition probabilities; every slice P[s, a, :] is non-negative and sums to 1 (to 1e-9).
+        R: [S, A] expected rewards R(s, a), finite.
+        nu0: [S] start distribution ν0, non-negative, summing to 1 (to 1e-9).
+        gamma: discount γ, a real number in [0, 1].
+
+    Raises:
+        ValueError: naming the argument, if an array cannot be read as real numbers, has a non-finite entry or
+            the wrong shape, if a slice of P or nu0 is not a distribution, or if gamma is not a real in [0, 1].
+    """
+
     P: np.ndarray
     R: np.ndarray
     nu0: np.ndarray
@@ -41,19 +66,53 @@ class TabularMDP:
 
     @property
     def n_states(self) -> int:
+        """S, the number of states (``P.shape[0]``)."""
         return self.P.shape[0]
 
     @property
     def n_actions(self) -> int:
+        """A, the number of actions (``P.shape[1]``)."""
         return self.P.shape[1]
 
     @property
     def reward_scale(self) -> float:
-        """R_max / (1 − γ), the scale of values and of the tolerances of spec §0.4."""
+        """The scale of values, max(R_max, 1) / (1 − min(γ, 1 − 10⁻⁶)) with R_max = max_{s,a} |R(s, a)|.
+
+            |V^π(s)| ≤ Σ_t γ^t R_max = R_max / (1 − γ)   for every policy π and state s, when γ < 1
+
+        so values and objectives are at most of this size, and the properties take their absolute
+        tolerances as small multiples of it (1e-9 · reward_scale for a value from a linear solve). The floor
+        max(·, 1) keeps a tolerance from vanishing when all rewards are tiny; the cap on γ keeps the scale
+        finite at γ = 1, where it is 10⁶ · max(R_max, 1).
+
+        See Puterman (1994), *Markov Decision Processes*, ch. 6 (bounded rewards give bounded discounted
+        values). It sets the tolerance of every tabular claim checked against a linear solve (PG-1, BASE-2,
+        AC-10, TRPO-5, OCC-3, STD-TT-2, ...; notes §PG, §VAR, §TD, §TRPO, §OCC, §PPO).
+
+        Returns:
+            A float ≥ 1.
+        """
         return max(float(np.abs(self.R).max()), 1.0) / (1.0 - min(self.gamma, 0.999999))
 
     def check_policy(self, pi) -> np.ndarray:
-        """``pi`` as an [S, A] array of distributions, else ``ValueError``."""
+        """The policy ``pi`` as a validated [S, A] array whose rows lie on the simplex.
+
+            π(a|s) ≥ 0 for every (s, a),   Σ_a π(a|s) = 1 (to 1e-9) for every s
+
+        A stationary stochastic policy: π(a|s) = Pr(a_t = a | s_t = s) at every t (Sutton & Barto 2018,
+        *Reinforcement Learning: An Introduction*, §3.5). Every function of the toolkit that takes a policy
+        calls this first, so it guards every tabular claim (e.g. PG-1, OCC-1, TRPO-5; notes §PG, §OCC, §TRPO).
+
+        Args:
+            pi: [S, A] array-like of probabilities π(a|s).
+
+        Returns:
+            [S, A] floating array (integers are promoted to float64, float32 stays float32).
+
+        Raises:
+            ValueError: if ``pi`` is not numeric, has a non-finite entry, is not of shape [S, A], or has a row
+                with a negative entry or a sum differing from 1 by more than 1e-9.
+        """
         pi = as_float_array("pi", pi)
         if pi.shape != (self.n_states, self.n_actions):
             raise ValueError(f"pi: expected shape ({self.n_states}, {self.n_actions}), got {pi.shape}")
@@ -68,13 +127,36 @@ class TabularMDP:
 
 
 def check_distributions(name: str, p: np.ndarray) -> None:
-    """Every slice along the last axis is non-negative and sums to one."""
+    """Refuse (``ValueError`` naming ``name``) unless every slice along the last axis is ≥ 0 and sums to 1 ± 1e-9."""
     if np.any(p < 0) or not np.allclose(p.sum(axis=-1), 1.0, rtol=0, atol=_STOCHASTIC_ATOL):
         raise ValueError(f"{name}: entries must be >= 0 and sum to 1 along the last axis")
 
 
 def random_mdp(rng: np.random.Generator, n_states: int, n_actions: int, gamma: float) -> TabularMDP:
-    """A dense random MDP: P and ν0 from positive weights, R uniform in [−1, 1]."""
+    """A dense random MDP: P(·|s, a) and ν0 normalised from uniform weights, R(s, a) ~ Uniform(−1, 1).
+
+        P(s'|s, a) = w(s, a, s') / Σ_{s''} w(s, a, s''),   ν0(s) = u(s) / Σ_{s'} u(s'),   w, u i.i.d. ~ Uniform(10⁻³, 1)
+
+    Every transition and start probability is at least 10⁻³ / S, so every state is reachable from every state
+    in one step whatever the policy. The generator is consumed in a fixed order (P, then ν0, then R), so a seed
+    fixes the MDP.
+
+    A test fixture, not taken from a paper: it builds the MDPs of the toolkit's unit tests and of the Gymnasium
+    collection test of the segment contract (STD-TT-1, STD-TT-2; notes §PPO). The properties draw their MDPs
+    with Hypothesis instead.
+
+    Args:
+        rng: NumPy random generator the weights and rewards are drawn from.
+        n_states: S ≥ 1.
+        n_actions: A ≥ 1.
+        gamma: discount γ in [0, 1].
+
+    Returns:
+        A :class:`TabularMDP` with [S, A, S] P, [S, A] R, [S] ν0 and discount γ.
+
+    Raises:
+        ValueError: if gamma is not a real number in [0, 1].
+    """
     P = rng.uniform(1e-3, 1.0, size=(n_states, n_actions, n_states))
     nu0 = rng.uniform(1e-3, 1.0, size=n_states)
     R = rng.uniform(-1.0, 1.0, size=(n_states, n_actions))
