@@ -2,9 +2,13 @@
 the law its metadata names, with a minimal counterexample, a likely cause and a repro, while lineage's own
 implementations pass."""
 
+import re
+
+import numpy as np
 import pytest
 from hypothesis import settings
 
+from lineage.arrays import to_numpy
 from lineage.bugzoo import BUGS
 from lineage.laws.contracts import CONTRACTS
 from lineage.laws.law import LAWS, LawViolation
@@ -51,3 +55,28 @@ def test_limit_and_truncation_laws_fail_loudly_on_a_broken_gae(law_id, entry):
     report = "\n".join([str(caught.value), *caught.value.__notes__])
     for fragment in ("first difference at index", "expected", "got", "SegmentCase(", law_id):
         assert fragment in report, f"{fragment!r} missing from the report:\n{report}"
+
+
+def printed_got(repro: str) -> str:
+    """The text under the last ``# the target gave:`` comment of a repro."""
+    lines = repro.splitlines()
+    start = max(i for i, line in enumerate(lines) if line == "# the target gave:") + 1
+    return " ".join(line.removeprefix("#").strip() for line in lines[start:] if line.startswith("#     "))
+
+
+@pytest.mark.parametrize("entry", BUGS.values(), ids=lambda b: b.name)
+def test_every_bug_zoo_repro_runs_as_printed_and_gives_the_printed_output(entry):
+    """The repro of each entry's failure is Python that runs as printed, and its last call returns what the report
+    says the target gave (12 significant digits are printed; nan and inf as names)."""
+    target = make_target(entry.contract, entry.function)
+    result = run_law(target, LAWS[entry.caught_by], oracle_settings("oracle-quick"))
+    namespace: dict = {}
+    got = printed_got(result.repro)
+    if got.startswith("raised "):
+        with pytest.raises(Exception, match=re.escape(got.removeprefix("raised ").split(":")[0])):
+            exec(compile(result.repro, "<repro>", "exec"), namespace)
+        return
+    exec(compile(result.repro, "<repro>", "exec"), namespace)
+    out = np.asarray(to_numpy(namespace["out"]), dtype=np.float64)
+    printed = np.array(eval(got, {"nan": np.nan, "inf": np.inf}), dtype=np.float64)
+    np.testing.assert_allclose(out, printed, rtol=1e-11, atol=0)

@@ -218,7 +218,7 @@ def test_the_sb3_repro_drives_the_buffer_as_the_oracle_did():
     result = failing_result("gae.lambda_zero_is_td_error", RolloutBufferWithoutLambda, "sb3")
     namespace = {}
     exec(compile(result.repro, "<sb3 repro>", "exec"), namespace)
-    gave = result.repro.rsplit("# the target gave:", 1)[1]
+    gave = " ".join(line.lstrip("# ") for line in result.repro.rsplit("# the target gave:", 1)[1].splitlines())
     np.testing.assert_allclose(namespace["out"].ravel(), np.ravel(ast.literal_eval(gave.strip())), rtol=0, atol=1e-9)
 
 

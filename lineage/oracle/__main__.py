@@ -1,7 +1,7 @@
 """Command line: run the oracle in the caller's own environment.
 
     python -m lineage.oracle gae=mypkg.adv:compute_gae [lambda_returns=...] --convention cleanrl \\
-        [--framework torch] [--dtype float32] [--profile oracle] [--json report.json] [--quiet]
+        [--framework torch] [--dtype float32] [--profile oracle] [--law NAME] [--json report.json] [--quiet]
 
 Prints a report per target (the law, the minimal counterexample, expected vs got, the likely cause and a
 repro for every failing law; a count line at the end) and exits 1 if any target failed, 2 on bad usage.
@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--framework", choices=FRAMEWORKS, default=None)
     parser.add_argument("--dtype", choices=DTYPES, default=None)
     parser.add_argument("--profile", default="oracle", help="oracle-quick, oracle (default), oracle-thorough")
+    parser.add_argument("--law", action="append", metavar="NAME", help="run only this law (repeatable)")
     parser.add_argument("--json", metavar="PATH", help="also write the reports as JSON")
     parser.add_argument("--quiet", action="store_true", help="one line per law instead of the full report")
     args = parser.parse_args(argv)
@@ -39,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     except (TargetError, ValueError) as problem:
         print(f"lineage oracle: {problem}", file=sys.stderr)
         return 2
-    reports = [check_target(target, profile=args.profile) for target in targets]
+    try:
+        reports = [check_target(target, profile=args.profile, laws=args.law) for target in targets]
+    except ValueError as problem:  # an unknown --law
+        print(f"lineage oracle: {problem}", file=sys.stderr)
+        return 2
     for report in reports:
         print(report.render(compact=args.quiet), end="\n\n")
     if args.json:

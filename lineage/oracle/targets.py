@@ -72,12 +72,16 @@ def resolve(spec: str):
 
 
 def describe(function) -> str:
-    """``module:qualname`` (a partial shows its fixed keyword arguments; never a memory address)."""
+    """``module:qualname`` (a partial shows its fixed keyword arguments, a callable instance its class; never a
+    memory address)."""
     if isinstance(function, functools.partial):
         fixed = ", ".join(f"{name}={value!r}" for name, value in function.keywords.items())
         return f"{describe(function.func)}({fixed})"
-    module = getattr(function, "__module__", None) or "?"
-    return f"{module}:{getattr(function, '__qualname__', type(function).__name__)}"
+    if not callable(function) or hasattr(function, "__qualname__"):
+        module = getattr(function, "__module__", None) or "?"
+        return f"{module}:{getattr(function, '__qualname__', type(function).__name__)}"
+    kind = type(function)
+    return f"{kind.__module__}:{kind.__qualname__} instance"
 
 
 def parse_target_option(option: str) -> tuple[str, str]:
