@@ -16,9 +16,12 @@ def is_torch(x) -> bool:
 
 
 def to_numpy(x):
-    """A torch tensor as a numpy array (detached, on the CPU, dtype kept); anything else is returned as is, for the
-    caller's own validation to read."""
-    return x.detach().cpu().numpy() if is_torch(x) else x
+    """A torch tensor as a numpy array (detached, on the CPU, dtype kept; bfloat16, which numpy lacks, becomes the
+    float32 holding the same values); anything else is returned as is, for the caller's own validation to read."""
+    if not is_torch(x):
+        return x
+    x = x.detach().cpu()
+    return (x.float() if str(x.dtype) == "torch.bfloat16" else x).numpy()
 
 
 def same_framework(result: np.ndarray, template):

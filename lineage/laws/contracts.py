@@ -204,6 +204,10 @@ def call(contract: Contract, target, case) -> tuple[np.ndarray, float]:
     arrays = case.inputs()
     params = {p: getattr(case, p) for p in contract.parameters}
     out = target(*(arrays[a] for a in contract.arguments), **params)
+    if not_one_array(out):
+        raise LawViolation(
+            f"{contract.output}: the target returned {describe_output(out)}; the contract's output is one array"
+        )
     try:
         got, eps = np.array(to_numpy(out), dtype=np.float64), output_eps(out)
     except Exception as exc:
@@ -214,6 +218,29 @@ def call(contract: Contract, target, case) -> tuple[np.ndarray, float]:
     if not np.all(np.isfinite(got)):
         raise LawViolation(f"{contract.output}: non-finite output {got.tolist()} for finite input", got=got)
     return got, eps
+
+
+def not_one_array(out) -> bool:
+    """Whether an output is a container (tuple, list of arrays, dict) rather than one array or number."""
+    if isinstance(out, dict):
+        return True
+    return isinstance(out, tuple | list) and any(
+        hasattr(item, "shape") or isinstance(item, tuple | list) for item in out
+    )
+
+
+def describe_output(out) -> str:
+    """A container output in words: its kind and each item's type, dtype and shape."""
+    if isinstance(out, dict):
+        items = ", ".join(f"{key!r}: {_describe_item(value)}" for key, value in out.items())
+        return f"a dict of {len(out)} entries {{{items}}}"
+    return f"a {type(out).__name__} of {len(out)} items ({', '.join(_describe_item(item) for item in out)})"
+
+
+def _describe_item(item) -> str:
+    if hasattr(item, "shape") and hasattr(item, "dtype"):
+        return f"{type(item).__module__.split('.')[0]} {str(item.dtype).removeprefix('torch.')} {tuple(item.shape)}"
+    return type(item).__name__
 
 
 def output_eps(out) -> float:

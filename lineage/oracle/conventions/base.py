@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lineage.arrays import to_numpy
-from lineage.laws.contracts import CONTRACTS
+from lineage.arrays import is_torch, to_numpy
+from lineage.laws.contracts import CONTRACTS, describe_output, not_one_array
 from lineage.laws.law import LawViolation
 from lineage.oracle.capabilities import Capabilities
 from lineage.oracle.numerics import Numerics
@@ -71,21 +71,27 @@ class Convention:
                 name: value if np.isscalar(value) else np.asarray(value)
                 for name, value in zip(arguments, args, strict=True)
             }
-            out = None
+            out, low_precision = None, None
             for call in self.calls(contract, arrays, params):
-                piece = _read_output(self, contract, call, invoke(self, function, *self.prepare(call, numerics)))
+                result = invoke(self, function, *self.prepare(call, numerics))
+                piece = _read_output(self, contract, call, result)
+                low_precision = low_precision or _half_precision(result)
                 if out is None:
                     out = np.zeros(CONTRACTS[contract].shape(arrays), dtype=piece.dtype)
                 slot = out[call.place].shape
-                if piece.size != int(np.prod(slot)):
+                if _squeezed(piece.shape) != _squeezed(slot):
                     raise LawViolation(
-                        f"the target's output has shape {piece.shape}: {int(np.prod(slot))} values expected "
-                        f"(shape {slot} in lineage's time-major layout); the {self.name} convention calls "
+                        f"the target's output has shape {piece.shape}; shape {slot} expected (lineage's time-major "
+                        f"layout: steps first); the {self.name} convention calls "
                         f"{self.signatures.get(contract, contract)}"
                     )
                 out[call.place] = piece.reshape(slot)
             if out is None:
                 return np.zeros(CONTRACTS[contract].shape(arrays))
+            if low_precision is not None:  # bfloat16 / float16: returned as such, held to that dtype's tolerance
+                import torch
+
+                return torch.from_numpy(np.asarray(out, dtype=np.float32)).to(low_precision)
             # Held to the coarser of the dtype it was given and the dtype it returned.
             return out.astype(np.float32) if numerics.dtype == "float32" and out.dtype == np.float64 else out
 
@@ -93,11 +99,28 @@ class Convention:
         return as_contract
 
 
+def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape without its length-1 axes: [T] and [T, 1] hold the same values in the same order, [B, T] and [T, B]
+    do not."""
+    return tuple(n for n in shape if n != 1)
+
+
+def _half_precision(result):
+    """The torch dtype of a bfloat16 or float16 tensor output (numpy keeps float16 by itself), else None."""
+    dtype = str(getattr(result, "dtype", ""))
+    if is_torch(result) and dtype in ("torch.bfloat16", "torch.float16"):
+        return result.dtype
+    return None
+
+
 def _read_output(convention: Convention, contract: str, call: TargetCall, result) -> np.ndarray:
+    signature = convention.signatures.get(contract, contract)
     if result is None:
+        raise LawViolation(f"the target returned None; the {convention.name} convention calls {signature}")
+    if call.read is to_numpy and not_one_array(result):
         raise LawViolation(
-            f"the target returned None; the {convention.name} convention calls "
-            f"{convention.signatures.get(contract, contract)}"
+            f"the target returned {describe_output(result)}; the {convention.name} convention expects one array from "
+            f"{signature}"
         )
     try:
         return np.asarray(call.read(result))
