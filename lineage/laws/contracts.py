@@ -204,6 +204,9 @@ def call(contract: Contract, target, case) -> tuple[np.ndarray, float]:
     arrays = case.inputs()
     params = {p: getattr(case, p) for p in contract.parameters}
     out = target(*(arrays[a] for a in contract.arguments), **params)
+    written = [name for name, array in case.inputs().items() if not np.array_equal(array, arrays[name])]
+    if written:
+        raise LawViolation(f"the target wrote into its input {', '.join(map(repr, written))}")
     if not_one_array(out):
         raise LawViolation(
             f"{contract.output}: the target returned {describe_output(out)}; the contract's output is one array"

@@ -20,6 +20,10 @@ from lineage.oracle.capabilities import Capabilities
 from lineage.oracle.numerics import Numerics
 
 
+class InputWritten(LawViolation):
+    """The target wrote into an array it was given (checked on every call)."""
+
+
 @dataclass
 class TargetCall:
     """One call of the target: positional ``args`` and keyword ``kwargs`` (name → numpy array or scalar),
@@ -73,7 +77,14 @@ class Convention:
             }
             out, low_precision = None, None
             for call in self.calls(contract, arrays, params):
-                result = invoke(self, function, *self.prepare(call, numerics))
+                args, kwargs = self.prepare(call, numerics)
+                before = snapshot(args, kwargs)
+                result = invoke(self, function, args, kwargs)
+                written = [
+                    name for name, value in before.items() if not np.array_equal(value, _arguments(args, kwargs)[name])
+                ]
+                if written:
+                    raise InputWritten(f"the target wrote into its input {', '.join(map(repr, written))}")
                 piece = _read_output(self, contract, call, result)
                 low_precision = low_precision or _half_precision(result)
                 if out is None:
@@ -97,6 +108,19 @@ class Convention:
 
         as_contract.__name__ = f"{self.name}_{contract}"
         return as_contract
+
+
+def _arguments(args: list[tuple[str, object]], kwargs: dict[str, object]) -> dict[str, object]:
+    return {**dict(args), **kwargs}
+
+
+def snapshot(args: list[tuple[str, object]], kwargs: dict[str, object]) -> dict[str, np.ndarray]:
+    """Copies of the array arguments of a call, to tell afterwards whether the target wrote into one."""
+    return {
+        name: np.array(to_numpy(value), copy=True)
+        for name, value in _arguments(args, kwargs).items()
+        if isinstance(value, np.ndarray) or is_torch(value)
+    }
 
 
 def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
