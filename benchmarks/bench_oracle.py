@@ -1,4 +1,4 @@
-"""Seconds per target and the size of the shrunk counterexamples, for the oracle's default profile.
+"""Seconds per target, examples per second and the size of the shrunk counterexamples, for the oracle's default profile.
 
     python benchmarks/bench_oracle.py [--profile oracle]        (what `nox -s bench` runs; CI=1: derandomized)
 
@@ -62,7 +62,8 @@ def main() -> int:
     parser.add_argument("--profile", default="oracle")
     args = parser.parse_args()
     os.environ.setdefault("CI", "1")
-    print(f"{'target':72s} {'verdict':>8s} {'seconds':>8s} {'examples':>9s}  shrunk size per failing law")
+    print(f"{'target':72s} {'verdict':>8s} {'seconds':>8s} {'examples':>9s} {'ex/s':>7s}  shrunk size per failing law")
+    total_seconds, total_examples, count = 0.0, 0, 0
     for target in targets():
         report = check_target(target, profile=args.profile)
         failed = [r for r in report.results if r.status == "failed"]
@@ -70,7 +71,13 @@ def main() -> int:
         label = f"{target.contract}={target.label} [{target.convention.name}]"
         examples = sum(r.examples for r in report.results)
         verdict = "ok" if report.ok else f"{len(failed)} fail"
-        print(f"{label[:72]:72s} {verdict:>8s} {report.seconds:8.2f} {examples:9d}  {sizes}")
+        rate = examples / report.seconds if report.seconds else 0.0
+        print(f"{label[:72]:72s} {verdict:>8s} {report.seconds:8.2f} {examples:9d} {rate:7.0f}  {sizes}")
+        total_seconds, total_examples, count = total_seconds + report.seconds, total_examples + examples, count + 1
+    print(
+        f"{count} targets: {total_seconds / count:.2f} s per target, {total_examples / total_seconds:.0f} examples/s "
+        f"({args.profile} profile)"
+    )
     return 0
 
 
