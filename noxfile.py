@@ -5,6 +5,7 @@ nox -s verify -- -k gae           extra arguments go to pytest
 nox -s tests                      everything: properties, derivations and the project's own tests
 nox -s lint                       ruff
 nox -s bench                      examples/second per property group and the wall time of verify
+nox -s corpus                     the oracle against the outside-style corpus (figures: false alarms, missed bugs, ...)
 """
 
 from __future__ import annotations
@@ -70,3 +71,12 @@ def bench(session: nox.Session) -> None:
     session.install(*CONSTRAINTS, "-e", ".[dev,peers]")
     session.run("python", "benchmarks/bench_verify.py")
     session.run("python", "benchmarks/bench_oracle.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def corpus(session: nox.Session) -> None:
+    """Every target of corpus/manifest.py through the oracle, each in its own subprocess with a time limit: correct
+    targets passed, buggy ones killed, broken ones reported, oracle errors; arguments go to the script
+    (``nox -s corpus -- --profile oracle-quick -k cleanrl``)."""
+    session.install(*CONSTRAINTS, "-e", ".[dev,peers]")
+    session.run("python", "benchmarks/bench_corpus.py", *session.posargs, env={"CI": "1"})

@@ -1,15 +1,19 @@
 """The oracle against the real peers, in their own calling conventions: Stable-Baselines3's RolloutBuffer
-(sb3), TorchRL's loop and vectorised GAE (torchrl, float32 and float64), Tianshou's ``_gae`` (tianshou) and
-TorchRL's ClipPPOLoss module for the policy and the clipped value loss (torchrl-ppo) and TorchRL's advantage
-standardisation helper.
+(sb3), TorchRL's loop and vectorised GAE (torchrl, float32 and float64), Tianshou's ``_gae`` (tianshou),
+TorchRL's ClipPPOLoss module for the policy and the clipped value loss (torchrl-ppo), TorchRL's advantage
+standardisation helper and DeepMind's rlax estimators and clipped surrogate (rlax, JAX on the CPU).
 
 Each test pins exactly what the oracle finds (``oracle-quick``, derandomized under ``CI``): a correct peer
 passes every law; a peer that is wrong, or only float32-accurate in float64, is pinned law by law as an
 expected failure or a warning, with the reason and the oracle's minimal counterexample in the docstring.
-Tested with stable-baselines3 2.9.2, torchrl 0.14.1 (tensordict 0.14.3) and tianshou 2.0.1 on torch 2.13.
+Tested with stable-baselines3 2.9.2, torchrl 0.14.1 (tensordict 0.14.3) and tianshou 2.0.1 on torch 2.13, and rlax
+0.1.9 on jax / jaxlib 0.10.2.
 """
 
+import jax
+import numpy as np
 import pytest
+import rlax
 from stable_baselines3.common.buffers import RolloutBuffer
 from tianshou.algorithm.algorithm_base import _gae
 from torchrl._utils import _standardize
@@ -251,3 +255,44 @@ def test_torchrl_standardize_is_nan_for_a_single_advantage():
     (result,) = (r for r in report.results if r.status == "expected failure")
     assert "advantages=[3.0]" in result.counterexample and "normalization_nan_for" in result.likely_cause
     assert report.ok
+
+
+# rlax's functions are meant to run under jax.jit; called eagerly, every call re-traces the lax.scan of the
+# estimators (a new closure each time), which makes the GAE check alone take about four minutes with the same
+# verdicts. Jitted, each segment length compiles once.
+RLAX = {
+    "gae": jax.jit(rlax.truncated_generalized_advantage_estimation),
+    "lambda_returns": jax.jit(rlax.lambda_returns),
+    "discounted_returns": jax.jit(rlax.discounted_returns),
+    "ppo_clip_loss": jax.jit(rlax.clipped_surrogate_pg_loss),
+}
+
+
+@pytest.mark.parametrize("contract", sorted(RLAX))
+def test_rlax_passes_every_law_in_float32(contract):
+    """rlax's truncated GAE, λ-returns, discounted returns and clipped surrogate loss (numpy float32 in, JAX float32
+    out) pass every law the rlax convention can express (one trajectory per call, so the batch-column law is not
+    applicable; a single discount per step, so neither is termination-wins)."""
+    report = check(contract, RLAX[contract], convention="rlax", profile="oracle-quick")
+    assert statuses(report) == expected(contract, "rlax"), report.render()
+    assert report.ok
+
+
+@pytest.mark.parametrize("contract", sorted(RLAX))
+def test_rlax_given_float64_still_computes_in_float32(contract):
+    """Asked for float64, rlax still passes every law, but only because it answers in float32: JAX runs with 64-bit
+    types disabled by default (``jax_enable_x64``), so float64 inputs are computed and returned as float32 arrays,
+    and the oracle holds an output to the dtype it came back in. The report says ``numpy float64`` and shows no
+    warning; the float32 result is pinned here. (With ``JAX_ENABLE_X64=1`` the same laws pass at float64's
+    tolerance.)"""
+    report = check(contract, RLAX[contract], convention="rlax", dtype="float64", profile="oracle-quick")
+    assert statuses(report) == expected(contract, "rlax"), report.render()
+    assert report.ok and report.numerics == "numpy float64"
+    ones = np.ones(3, dtype=np.float64)
+    arguments = {
+        "gae": (ones, 0.9 * ones, 0.95, np.ones(4)),
+        "lambda_returns": (ones, 0.9 * ones, ones, 0.95),
+        "discounted_returns": (ones, 0.9 * ones, ones),
+        "ppo_clip_loss": (ones, ones, 0.2),
+    }[contract]
+    assert RLAX[contract](*arguments).dtype == np.float32
