@@ -341,8 +341,13 @@ def block(name, function, calls, claims, agreement=exact) -> Block:
 
 
 BLOCKS = [
-    block("td_errors", lineage.td_errors, second(segment_calls("td_errors")), ["AC-10", "GAE-2"]),
-    block("discounted_returns", lineage.discounted_returns, second(segment_calls("discounted_returns")), ["PG-8"]),
+    block("td_errors", lineage.td_errors, second(segment_calls("td_errors")), ["STD-TT-1"]),
+    block(
+        "discounted_returns",
+        lineage.discounted_returns,
+        second(segment_calls("discounted_returns")),
+        ["STD-TT-1", "STD-TT-2"],
+    ),
     block("n_step_advantages", lineage.n_step_advantages, second(segment_calls("n_step_advantages")), ["GAE-6"]),
     block("gae", lineage.gae, second(segment_calls("gae")), ["STD-GAE-7", "GAE-3"]),
     block("lambda_returns", lineage.lambda_returns, second(segment_calls("lambda_returns")), ["PPO-15", "STD-GAE-3"]),
@@ -571,8 +576,8 @@ def segment_derivatives(name: str, case) -> dict[str, tuple[np.ndarray, np.ndarr
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param("td_errors", marks=pytest.mark.claim("AC-10", "GAE-2", "STD-TT-1")),
-        pytest.param("discounted_returns", marks=pytest.mark.claim("PG-8", "STD-TT-1", "STD-TT-2")),
+        pytest.param("td_errors", marks=pytest.mark.claim("STD-TT-1")),
+        pytest.param("discounted_returns", marks=pytest.mark.claim("STD-TT-1", "STD-TT-2")),
         pytest.param("n_step_advantages", marks=pytest.mark.claim("GAE-6", "STD-TT-1")),
         pytest.param("gae", marks=pytest.mark.claim("STD-GAE-7", "GAE-3", "STD-TT-1", "STD-TT-2")),
         pytest.param("lambda_returns", marks=pytest.mark.claim("PPO-15", "STD-GAE-3")),
@@ -580,7 +585,7 @@ def segment_derivatives(name: str, case) -> dict[str, tuple[np.ndarray, np.ndarr
 )
 @given(data=st.data())
 def test_autograd_through_the_recursions_gives_the_discounted_weights(name, data):
-    """STD-GAE-7, GAE-3 (notes §GAE), PPO-15, GAE-6, PG-8, STD-TT-1/2: autograd through lineage's recursions in
+    """STD-GAE-7, GAE-3 (notes §GAE), PPO-15, GAE-6, STD-TT-1/2: autograd through lineage's recursions in
     float64 gives ∂A_t/∂r_{t+l} = (γλ)^l for GAE while the episode of step t runs through t + l (exponent up to
     T − t − 1 at the end of a segment) and exactly 0 after it ends or before t; γ^l for returns and k-step
     estimates (l < n); −(γλ)^l in the values; (γλ)^l·γ·(1 − terminated) in next_values; exactly 0 in V(s_t) for
