@@ -44,8 +44,11 @@ def value_loss(values_new, values_old, returns, *, clip_eps: float, variant: str
         "clipped"  L^VF = (1/N) Σ_i (V_clip,i − R_i)²                           (Stable-Baselines3, ``clip_range_vf``)
 
     with V_clip from :func:`clip_value` and R_i the return target (e.g. :func:`~lineage.returns.lambda_returns`).
-    The notes leave out how V_clip enters the loss. The "max" form is pessimistic, L^VF ≥ ½ (1/N) Σ (V_new − R)²,
-    and on a tie of the two errors takes the unclipped branch.
+    The PPO paper's L^VF is the unclipped squared error (Schulman et al. 2017 "Proximal Policy Optimization
+    Algorithms", eq. 9); the clipped forms are the implementations' (Engstrom et al. 2020 "Implementation Matters
+    in Deep Policy Gradients" and Andrychowicz et al. 2021 "What Matters in On-Policy Reinforcement Learning?"
+    study them). The notes leave out how V_clip enters the loss. The "max" form is pessimistic,
+    L^VF ≥ ½ (1/N) Σ (V_new − R)², and on a tie of the two errors takes the unclipped branch.
 
     Derivative in V_new,i: "max": 0 where the clipped error is strictly the larger (which needs
     |V_new − V_old| > ε), (V_new,i − R_i)/N otherwise; "clipped": 2(V_new,i − R_i)/N inside the closed band, 0

@@ -45,5 +45,15 @@ def gae(rewards, values, next_values, terminated, truncated, *, gamma: float, la
 
 
 def segment_gae(seg: SegmentArrays, gamma: float, lam: float):
-    """GAE of an already validated segment."""
+    """A_t = δ_t + γλ (1 − done_t) A_{t+1}, A_T = 0, of an already validated segment (see :func:`gae`: Schulman et al.
+    2016; claims STD-GAE-7, GAE-3; notes §GAE).
+
+    Args:
+        seg: the segment from :func:`~lineage.returns.segment.validate_segment`.
+        gamma: γ in [0, 1].
+        lam: λ in [0, 1].
+
+    Returns:
+        A_t, shape ``[T]`` or ``[T, B]``, in the segment's framework and dtype.
+    """
     return seg.backward_scan(segment_td_errors(seg, gamma), gamma * lam * seg.continue_mask)

@@ -68,8 +68,25 @@ class SegmentArrays:
 
 
 def validate_segment(rewards, values, next_values, terminated, truncated) -> SegmentArrays:
-    """Check a segment against the contract above; ``values`` or ``truncated`` may be ``None``
-    for functions that do not take them. Raises ``ValueError`` naming the offending argument."""
+    """A segment checked against the contract of this module, in the framework and dtype of the array rule.
+
+        bootstrap_mask = 1 − terminated,   continue_mask = 1 − (terminated ∨ truncated)
+
+    (Gymnasium's step API; Pardo et al. 2018 "Time Limits in Reinforcement Learning" for why the two flags differ.)
+
+    Claims STD-TT-1, STD-TT-2; notes §PPO.
+
+    Args:
+        rewards: r_t, shape ``[T]`` or ``[T, B]`` (time-major).
+        values: V(s_t), same shape, or None for functions that do not take it.
+        next_values: V(s_{t+1}), same shape.
+        terminated: bool flags, same shape.
+        truncated: bool flags, same shape, or None for functions that do not take it.
+
+    Returns:
+        The checked arrays, numpy or torch (:mod:`lineage.arrays`); raises ``ValueError`` naming the offending
+        argument.
+    """
     backend = backend_of(rewards, values, next_values, terminated, truncated)
     given = {"rewards": rewards, "values": values, "next_values": next_values}
     floats = {name: x for name, x in given.items() if x is not None}

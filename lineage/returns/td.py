@@ -35,5 +35,14 @@ def td_errors(rewards, values, next_values, terminated, *, gamma: float):
 
 
 def segment_td_errors(seg: SegmentArrays, gamma: float):
-    """δ_t of an already validated segment."""
+    """δ_t = r_t + γ (1 − terminated_t) V(s_{t+1}) − V(s_t) of an already validated segment (see :func:`td_errors`:
+    Sutton 1988; claims GAE-2, STD-TT-1; notes §TD).
+
+    Args:
+        seg: the segment from :func:`~lineage.returns.segment.validate_segment`.
+        gamma: γ in [0, 1].
+
+    Returns:
+        δ_t, shape ``[T]`` or ``[T, B]``, in the segment's framework and dtype.
+    """
     return seg.rewards + gamma * seg.bootstrap_mask * seg.next_values - seg.values
