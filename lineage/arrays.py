@@ -4,7 +4,8 @@
 
 * **Framework.** A call is a torch call when at least one of its array arguments is a torch tensor; its other array
   arguments (numpy arrays, lists, Python numbers) are converted to tensors on the device of the first tensor
-  argument. Otherwise the call stays in numpy and never imports torch.
+  argument, and a tensor on another device is refused, as torch refuses it. Otherwise the call stays in numpy and
+  never imports torch.
 * **dtype.** The floating arguments are promoted together: float32 with float32 stays float32, float32 with float64
   gives float64. Integer input, lists and Python numbers count as float64. Bool flags stay bool and never decide
   the dtype.
@@ -16,8 +17,8 @@
   steer training instead of entering a loss (``clip_fraction``, ``adapt_kl_coef``, ``proportional_kl_coef``) are
   Python floats whatever comes in.
 * **Validation.** Both frameworks get the same checks and the same ``ValueError`` naming the argument: input that
-  cannot be read as numbers, bool or non-real dtypes, non-finite entries, bool flags of another dtype, and shapes
-  that do not match.
+  cannot be read as numbers, bool or non-real dtypes, non-finite entries, bool flags of another dtype, shapes that
+  do not match, and tensors on another device.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class Backend:
             return self.xp.as_tensor(array, device=self.device) if self.is_torch else array
         import torch
 
+        self._check_device(name, x)
         if x.dtype == torch.bool or x.is_complex():
             raise ValueError(f"{name}: expected real numbers, got dtype {x.dtype}")
         if not x.is_floating_point():
@@ -118,7 +120,7 @@ class Backend:
         if not bool(finite.all()):
             bad = tuple(int(i) for i in torch.argwhere(~finite)[0])
             raise ValueError(f"{name}: every entry must be finite, found {x.detach()[bad].item()} at index {bad}")
-        return x.to(self.device)
+        return x
 
     def _flag(self, name: str, x):
         if not is_torch(x):
@@ -126,12 +128,17 @@ class Backend:
             return self.xp.as_tensor(flags, device=self.device) if self.is_torch else flags
         import torch
 
+        self._check_device(name, x)
         if x.dtype != torch.bool:
             raise ValueError(
                 f"{name}: expected bool flags (True/False), got dtype {x.dtype}; "
                 f"convert explicitly, e.g. {name}.bool(), after checking what your flags mean"
             )
-        return x.to(self.device)
+        return x
+
+    def _check_device(self, name: str, x) -> None:
+        if x.device != self.device:
+            raise ValueError(f"{name}: a tensor on {x.device}, but the call's first tensor is on {self.device}")
 
 
 def per_sample_floats(**named) -> tuple[Backend, list]:
