@@ -35,15 +35,18 @@ def as_bool_array(name: str, x) -> np.ndarray:
     return arr
 
 
-def check_same_shape(reference_name: str, reference: np.ndarray, **others: np.ndarray) -> None:
+def check_same_shape(reference_name: str, reference, **others) -> None:
+    """Every array of ``others`` has the shape of ``reference`` (numpy arrays or tensors)."""
     for name, arr in others.items():
-        if arr.shape != reference.shape:
-            raise ValueError(f"{name}: expected shape {reference.shape} like {reference_name}, got {arr.shape}")
+        if tuple(arr.shape) != tuple(reference.shape):
+            raise ValueError(
+                f"{name}: expected shape {tuple(reference.shape)} like {reference_name}, got {tuple(arr.shape)}"
+            )
 
 
-def check_time_major(name: str, arr: np.ndarray) -> None:
+def check_time_major(name: str, arr) -> None:
     if arr.ndim not in (1, 2):
-        raise ValueError(f"{name}: expected shape [T] or [T, B] (time first), got {arr.shape}")
+        raise ValueError(f"{name}: expected shape [T] or [T, B] (time first), got {tuple(arr.shape)}")
 
 
 def check_unit_interval(name: str, x) -> float:
@@ -69,4 +72,12 @@ def check_real(name: str, x, *, minimum: float = -math.inf, inclusive: bool = Tr
     value = float(x)
     if value < minimum or (not inclusive and value == minimum):
         raise ValueError(f"{name}: must be {'>=' if inclusive else '>'} {minimum}, got {value}")
+    return value
+
+
+def check_ratio_clip(name: str, x) -> float:
+    """ε of a ratio band [1 − ε, 1 + ε]: in (0, 1), so that the band is non-empty and 1 − ε > 0."""
+    value = check_real(name, x, minimum=0.0, inclusive=False)
+    if value >= 1.0:
+        raise ValueError(f"{name}: must lie in (0, 1), got {value}")
     return value

@@ -1,13 +1,36 @@
-"""numpy or torch in, the same framework out: shared by the PPO and RLHF helpers.
+"""The array rule every building block of lineage follows (returns, PPO, RLHF):
 
-The RLHF helpers compute in numpy. A torch caller gets back a tensor of the computed dtype on the device of its
-template argument, without gradient: per-token rewards and whitened advantages are constants of the PPO
-loss (lm-human-preferences and TRL build them under ``torch.no_grad()``).
+    numpy in → numpy out;   torch in → torch out, on the same device and in the same dtype.
+
+* **Framework.** A call is a torch call when at least one of its array arguments is a torch tensor; its other array
+  arguments (numpy arrays, lists, Python numbers) are converted to tensors on the device of the first tensor
+  argument, and a tensor on another device is refused, as torch refuses it. Otherwise the call stays in numpy and
+  never imports torch.
+* **dtype.** The floating arguments are promoted together: float32 with float32 stays float32, float32 with float64
+  gives float64. Integer input, lists and Python numbers count as float64. Bool flags stay bool and never decide
+  the dtype.
+* **Autograd.** Each formula is written once against the array namespace of the call (the ``numpy`` or the
+  ``torch`` module, :attr:`Backend.xp`) with operations torch can differentiate, so a tensor that requires grad
+  keeps its graph through the result. Whoever wants a constant (per-token RLHF rewards and normalised or whitened
+  advantages are constants of the PPO loss) detaches it or builds it under ``torch.no_grad()``.
+* **Scalars.** A loss comes back as a 0-d array: a 0-d ``numpy.ndarray`` or a 0-d tensor. The few numbers that
+  steer training instead of entering a loss (``clip_fraction``, ``adapt_kl_coef``, ``proportional_kl_coef``) are
+  Python floats whatever comes in.
+* **Validation.** Both frameworks get the same checks and the same ``ValueError`` naming the argument: input that
+  cannot be read as numbers, bool or non-real dtypes, non-finite entries, bool flags of another dtype, shapes that
+  do not match, and tensors on another device.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
+
+from lineage._validation import as_bool_array, as_float_array, check_same_shape
 
 
 def is_torch(x) -> bool:
@@ -24,10 +47,110 @@ def to_numpy(x):
     return (x.float() if str(x.dtype) == "torch.bfloat16" else x).numpy()
 
 
-def same_framework(result: np.ndarray, template):
-    """``result`` as a tensor on ``template``'s device if ``template`` is a torch tensor, else unchanged."""
-    if not is_torch(template):
-        return result
+def backend_of(*arrays) -> Backend:
+    """The backend of a call whose array arguments are ``arrays``: torch on the device of the first tensor among
+    them if there is one, numpy otherwise."""
+    first = next((x for x in arrays if is_torch(x)), None)
+    if first is None:
+        return Backend(np)
     import torch
 
-    return torch.from_numpy(result).to(template.device)
+    return Backend(torch, first.device)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The array namespace of one call (``xp``: the numpy or the torch module) and, for torch, the device its
+    results live on. Formulas call ``xp.exp``, ``xp.where``, ``xp.clip``, ``xp.stack``, ``xp.concatenate``, … which
+    both modules provide with the same meaning; the few operations they spell differently are methods here."""
+
+    xp: Any
+    device: Any = None
+
+    @property
+    def is_torch(self) -> bool:
+        return self.xp is not np
+
+    def floats(self, **named) -> list:
+        """The named arguments as finite floating arrays of this backend, promoted to one dtype (see the module
+        docstring), in the order given. Tensors keep their graph."""
+        checked = {name: self._float(name, x) for name, x in named.items()}
+        dtype = self.result_dtype(*checked.values())
+        return [self.astype(x, dtype) for x in checked.values()]
+
+    def flags(self, **named) -> list:
+        """The named arguments as bool arrays of this backend; 0/1 numbers are refused (their meaning is
+        ambiguous)."""
+        return [self._flag(name, x) for name, x in named.items()]
+
+    def constant(self, x):
+        """A numpy array of integers or bools computed by lineage itself (indices, masks) on this backend."""
+        return self.xp.as_tensor(x, device=self.device) if self.is_torch else x
+
+    def result_dtype(self, *arrays):
+        """The floating dtype of arrays computed from ``arrays`` together."""
+        if self.is_torch:
+            return functools.reduce(self.xp.promote_types, (a.dtype for a in arrays))
+        return np.result_type(*arrays)
+
+    def astype(self, x, dtype):
+        """``x`` in ``dtype`` (differentiable in torch)."""
+        return x.to(dtype) if self.is_torch else x.astype(dtype, copy=False)
+
+    def scalar(self, x):
+        """A reduction's result as a 0-d array (numpy reductions return numpy scalars)."""
+        return x if self.is_torch else np.asarray(x)
+
+    def log_softmax(self, logits):
+        """log softmax over the last axis."""
+        if self.is_torch:
+            return self.xp.log_softmax(logits, dim=-1)
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+    def _float(self, name: str, x):
+        if not is_torch(x):
+            array = as_float_array(name, x)
+            return self.xp.as_tensor(array, device=self.device) if self.is_torch else array
+        import torch
+
+        self._check_device(name, x)
+        if x.dtype == torch.bool or x.is_complex():
+            raise ValueError(f"{name}: expected real numbers, got dtype {x.dtype}")
+        if not x.is_floating_point():
+            x = x.to(torch.float64)
+        finite = torch.isfinite(x.detach())
+        if not bool(finite.all()):
+            bad = tuple(int(i) for i in torch.argwhere(~finite)[0])
+            raise ValueError(f"{name}: every entry must be finite, found {x.detach()[bad].item()} at index {bad}")
+        return x
+
+    def _flag(self, name: str, x):
+        if not is_torch(x):
+            flags = as_bool_array(name, x)
+            return self.xp.as_tensor(flags, device=self.device) if self.is_torch else flags
+        import torch
+
+        self._check_device(name, x)
+        if x.dtype != torch.bool:
+            raise ValueError(
+                f"{name}: expected bool flags (True/False), got dtype {x.dtype}; "
+                f"convert explicitly, e.g. {name}.bool(), after checking what your flags mean"
+            )
+        return x
+
+    def _check_device(self, name: str, x) -> None:
+        if x.device != self.device:
+            raise ValueError(f"{name}: a tensor on {x.device}, but the call's first tensor is on {self.device}")
+
+
+def per_sample_floats(**named) -> tuple[Backend, list]:
+    """The backend of a call and its named per-sample arguments as checked floating arrays of it: non-empty, all
+    of the first one's shape (a mismatch is blamed on the later argument)."""
+    backend = backend_of(*named.values())
+    arrays = backend.floats(**named)
+    (first_name, first), *others = zip(named, arrays, strict=True)
+    if math.prod(first.shape) == 0:
+        raise ValueError(f"{first_name}: expected at least one sample, got shape {tuple(first.shape)}")
+    check_same_shape(first_name, first, **dict(others))
+    return backend, arrays

@@ -73,10 +73,12 @@ def test_exact_normalisation_is_invariant_to_a_positive_affine_map(advantages, s
 
 @pytest.mark.claim("STD-RLHF-5")
 def test_normalisation_keeps_the_framework_and_the_ddof_matters():
-    """STD-RLHF-5: torch in, torch out (no gradient: advantages are constants of the loss); [1, 3] normalises to
-    (−1, 1) with the population std (ddof 0) and to (−1/√2, 1/√2) with the unbiased std (ddof 1)."""
+    """STD-RLHF-5: torch in, torch out (a tensor without gradient gives one without gradient; see
+    ``test_array_rule`` for the gradient); [1, 3] normalises to (−1, 1) with the population std (ddof 0) and to
+    (−1/√2, 1/√2) with the unbiased std (ddof 1), the default, as SB3, CleanRL and Tianshou."""
     got = normalize_advantages(torch.tensor([1.0, 3.0], dtype=torch.float64), ddof=0, eps=0.0)
     assert isinstance(got, torch.Tensor) and not got.requires_grad
     assert got.tolist() == [-1.0, 1.0]
     unbiased = normalize_advantages([1.0, 3.0], ddof=1, eps=0.0)
     np.testing.assert_allclose(unbiased, [-1 / math.sqrt(2), 1 / math.sqrt(2)], rtol=0, atol=4 * EPS)
+    np.testing.assert_array_equal(normalize_advantages([1.0, 3.0], eps=0.0), unbiased)

@@ -72,7 +72,7 @@ def test_surrogate_is_the_min_form_its_piecewise_form_and_a_pessimistic_bound(ca
     piecewise = torch.where(adv >= 0, adv * torch.clamp(ratio, max=high), adv * torch.clamp(ratio, min=low))
     assert torch.equal(got, min_form), (got, min_form)
     assert torch.equal(got, piecewise), (got, piecewise)
-    a = case.inputs()
+    a = {name: tensor(array) for name, array in case.inputs().items()}
     loss = ppo_clip_loss(a["logp_new"], a["logp_old"], a["advantages"], clip_eps=case.clip_eps)
     assert torch.equal(loss, -got.mean()), (loss, got)
 

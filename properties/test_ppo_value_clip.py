@@ -44,12 +44,12 @@ def test_corrected_clip_and_the_losses_it_enters(case):
     ½·mean (V_new − R)²; the "clipped" loss is SB3's ``mse_loss(returns, values_pred)`` on V_clip."""
     a = case.inputs()
     v, v_old, r = a["values_new"], a["values_old"], a["returns"]
-    got = clip_value(v, v_old, clip_eps=case.clip_eps).numpy()
+    got = clip_value(v, v_old, clip_eps=case.clip_eps)  # numpy in, numpy out
     low, high = v_old - case.clip_eps, v_old + case.clip_eps
     assert np.all((low <= got) & (got <= high)), (got, low, high)
     inside = (low <= v) & (v <= high)
     assert np.array_equal(got[inside], v[inside])
-    assert np.array_equal(clip_value(got, v_old, clip_eps=case.clip_eps).numpy(), got)
+    assert np.array_equal(clip_value(got, v_old, clip_eps=case.clip_eps), got)
     vpredclipped = v_old + np.clip(v - v_old, -case.clip_eps, case.clip_eps)
     atol = 4 * EPS * float(np.max(np.abs(v_old) + np.abs(v) + case.clip_eps))
     assert_identity(got, vpredclipped, atol=atol, what="V_clip vs V_old + clip(V_new − V_old, −ε, ε)")

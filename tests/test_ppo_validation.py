@@ -176,3 +176,19 @@ def test_combined_loss(argument, bad):
     good = {"clip_loss": 0.0, "value_loss": 0.0, "entropy": np.ones(2), "vf_coef": 0.5, "ent_coef": 0.01}
     with pytest.raises(ValueError, match=rf"^{argument}:"):
         combined_loss(**{**good, argument: bad})
+
+
+def test_defaults_the_libraries_share():
+    """Keywords every library sets alike have that default: ddof=1 and eps=1e-8 for advantage normalisation (SB3,
+    CleanRL, Tianshou), ε = 0.2 for the policy clip (the PPO paper, SB3, CleanRL, baselines, Spinning Up),
+    c1 = 0.5 for the value loss in the combined loss (SB3, CleanRL, baselines)."""
+    advantages = np.array([1.0, 3.0, -2.0])
+    np.testing.assert_array_equal(normalize_advantages(advantages), normalize_advantages(advantages, ddof=1, eps=1e-8))
+    for function in (clipped_surrogate, ppo_clip_loss, clip_fraction):
+        np.testing.assert_array_equal(
+            function(PER_SAMPLE["logp_new"], PER_SAMPLE["logp_old"], PER_SAMPLE["advantages"]),
+            function(PER_SAMPLE["logp_new"], PER_SAMPLE["logp_old"], PER_SAMPLE["advantages"], clip_eps=0.2),
+        )
+    assert combined_loss(1.0, 2.0, np.ones(2), ent_coef=0.01) == combined_loss(
+        1.0, 2.0, np.ones(2), vf_coef=0.5, ent_coef=0.01
+    )

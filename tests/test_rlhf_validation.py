@@ -168,3 +168,35 @@ GOOD_PTX = {
 def test_ppo_ptx_loss_names_the_bad_argument(argument, bad):
     with pytest.raises(ValueError, match=rf"^{argument}:"):
         ppo_ptx_loss(**{**GOOD_PTX, argument: bad})
+
+
+@pytest.mark.parametrize(
+    ("argument", "bad"),
+    [
+        ("scores", torch.tensor([0.0, float("nan")])),
+        ("logp", torch.full((B, T), float("inf"))),
+        ("ref_logp", torch.zeros(B, T + 1)),
+        ("mask", torch.ones(B, T + 1, dtype=torch.bool)),
+        ("scores", torch.zeros(B + 1)),
+        ("logp", torch.ones(B, T, dtype=torch.bool)),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_token_rewards_checks_torch_input_like_numpy(argument, bad):
+    with pytest.raises(ValueError, match=rf"^{argument}:"):
+        token_rewards(**{**GOOD_REWARDS, argument: bad})
+
+
+@pytest.mark.parametrize(
+    ("argument", "changes"),
+    [
+        ("values", {"values": torch.tensor([0.0, float("nan")], requires_grad=True)}),
+        ("mask", {"values": torch.zeros(2), "mask": torch.ones(3, dtype=torch.bool)}),
+        ("mask", {"values": torch.zeros(2), "mask": torch.ones(2)}),
+        ("mask", {"values": torch.zeros(2), "mask": torch.zeros(2, dtype=torch.bool)}),
+    ],
+    ids=["nan", "mask shape", "float mask", "empty mask"],
+)
+def test_whiten_checks_torch_input_like_numpy(argument, changes):
+    with pytest.raises(ValueError, match=rf"^{argument}:"):
+        whiten(**{"values": np.array([1.0, 2.0]), "mask": None, **changes})

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 import lineage
 
@@ -33,16 +34,25 @@ def call(name, **changes):
 
 
 def bad_arrays(argument):
+    """Bad numpy arrays, and the same mistakes as torch tensors (the other arguments stay numpy, so the call is a
+    torch call: the array rule of lineage.arrays)."""
     if argument in ("terminated", "truncated"):
         yield "float flags", np.zeros(T)
         yield "int flags", np.zeros(T, dtype=int)
         yield "wrong length", np.zeros(T + 1, dtype=bool)
+        yield "torch float flags", torch.zeros(T)
+        yield "torch wrong length", torch.zeros(T + 1, dtype=torch.bool)
     else:
         yield "wrong length", np.zeros(T + 1)
         yield "nan", np.array([0.0, np.nan, 0.0])
         yield "inf", np.array([0.0, 0.0, np.inf])
         yield "strings", np.array(["a", "b", "c"])
         yield "3-D", np.zeros((T, 1, 1))
+        yield "torch wrong length", torch.zeros(T + 1)
+        yield "torch nan", torch.tensor([0.0, float("nan"), 0.0], requires_grad=True)
+        yield "torch inf", torch.tensor([0.0, 0.0, float("-inf")], dtype=torch.float64)
+        yield "torch bools", torch.ones(T, dtype=torch.bool)
+        yield "torch 3-D", torch.zeros((T, 1, 1))
 
 
 CASES = [
@@ -50,7 +60,7 @@ CASES = [
     for name, (_, arguments, _) in FUNCTIONS.items()
     for argument in arguments
     for label, bad in bad_arrays(argument)
-    if not (argument == "rewards" and label == "wrong length")  # rewards defines the expected shape
+    if not (argument == "rewards" and label.endswith("wrong length"))  # rewards defines the expected shape
 ]
 
 
@@ -91,3 +101,30 @@ def test_inputs_are_not_modified(name):
     call(name, **inputs)
     for key, array in inputs.items():
         np.testing.assert_array_equal(array, snapshot[key], err_msg=key)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_all_torch_segments_are_checked_like_numpy_ones(name):
+    """All arguments tensors: a shape mismatch, a NaN and float flags are still named."""
+    tensors = {k: torch.from_numpy(v.copy()) for k, v in GOOD.items()}
+    _, arguments, _ = FUNCTIONS[name]
+    for argument in arguments[1:]:
+        bad = torch.zeros(T + 1, dtype=tensors[argument].dtype)
+        with pytest.raises(ValueError, match=rf"^{argument}: expected shape"):
+            call(name, **{**tensors, argument: bad})
+    with pytest.raises(ValueError, match=r"^rewards: every entry must be finite"):
+        call(name, **{**tensors, "rewards": torch.tensor([0.0, float("nan"), 0.0])})
+    with pytest.raises(ValueError, match=r"^terminated: expected bool flags"):
+        call(name, **{**tensors, "terminated": torch.zeros(T)})
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_a_tensor_on_another_device_is_named(name):
+    """The device of a torch call is the first tensor's; a tensor elsewhere is refused, as torch refuses it."""
+    _, arguments, _ = FUNCTIONS[name]
+    last = arguments[-1]
+    elsewhere = torch.zeros(
+        T, dtype=torch.bool if last in ("terminated", "truncated") else torch.float64, device="meta"
+    )
+    with pytest.raises(ValueError, match=rf"^{last}: a tensor on meta"):
+        call(name, rewards=torch.zeros(T, dtype=torch.float64), **{last: elsewhere})

@@ -1,4 +1,5 @@
-"""PPO: clipped and penalised surrogates, value clipping, KL estimators and the adaptive KL coefficient (notes §PPO)."""
+"""PPO: clipped and penalised surrogates, value clipping, KL estimators and the adaptive KL coefficient (notes §PPO),
+under the array rule of :mod:`lineage.arrays`."""
 
 from lineage.ppo.advantage_normalization import normalize_advantages
 from lineage.ppo.clip import clip_fraction, clipped_surrogate, ppo_clip_loss, probability_ratio

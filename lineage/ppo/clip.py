@@ -1,63 +1,132 @@
-"""PPO's clipped surrogate (PPO paper eq. 7; notes §PPO, §IS; claims PPO-5, PPO-6, PPO-7, PPO-11, IS-3,
-STD-PPO-2, STD-PPO-3).
-
-    ρ_i = π_new(a_i|s_i) / π_old(a_i|s_i) = exp(log π_new − log π_old)
-    L^CLIP_i = min(ρ_i A_i, clip(ρ_i, 1 − ε, 1 + ε) A_i)
-             = A_i·min(ρ_i, 1 + ε) if A_i ≥ 0,   A_i·max(ρ_i, 1 − ε) if A_i < 0
-    ppo_clip_loss = −mean_i L^CLIP_i          (the loss minimised by SB3, CleanRL, baselines, rlax, Spinning Up)
-
-The clip binds on the side that would improve the objective, (A > 0 ∧ ρ > 1 + ε) or (A < 0 ∧ ρ < 1 − ε). There the
-term is the constant (1 ± ε)A with gradient 0 (STD-PPO-3); everywhere else it is the unclipped ρA, so
-L^CLIP ≤ L^CPI = ρA, with equality off that set, and the two match to first order at ρ = 1 (STD-PPO-2). The clip
-removes the incentive to push ρ out of the band; it does not keep ρ in the band (PPO-6, PPO-7), the band is relative
-to the old sampling policy, not to a reference model (PPO-11), and for A < 0 the weight ρ is not truncated at all
-(IS-3): PPO's clip is a pessimistic surrogate, not a truncated importance-sampling estimator.
-
-The term is computed by choosing the branch on that condition. Rounding is monotone, so the value equals
-min(ρA, clip(ρ)A) bit for bit; and the gradient is 0 exactly on the set and ρA/N off it, also at ρ = 1 ± ε and
-where the two products round to the same number (``torch.minimum`` would split the gradient there).
-"""
+"""PPO's clipped surrogate objective: the probability ratio, the per-sample clipped term, its loss and how often the
+clip binds."""
 
 from __future__ import annotations
 
-import torch
+import math
 
-from lineage.ppo._tensors import check_ratio_clip, per_sample_tensors
+from lineage._validation import check_ratio_clip
+from lineage.arrays import backend_of, per_sample_floats
 
-
-def probability_ratio(logp_new, logp_old) -> torch.Tensor:
-    """ρ = exp(log π_new − log π_old) per sample, differentiable in ``logp_new``."""
-    new, old = per_sample_tensors(logp_new=logp_new, logp_old=logp_old)
-    return torch.exp(new - old)
+CLIP_EPS = 0.2  # the PPO paper's ε, the default of Stable-Baselines3, CleanRL, OpenAI baselines and Spinning Up
 
 
-def clipped_surrogate(logp_new, logp_old, advantages, *, clip_eps: float) -> torch.Tensor:
-    """min(ρA, clip(ρ, 1 − ε, 1 + ε)A) per sample (to be maximised), differentiable in ``logp_new``."""
-    ratio, adv, clip_eps = _ratio_and_advantages(logp_new, logp_old, advantages, clip_eps)
-    binds = _clip_binds(ratio, adv, clip_eps)
-    return torch.where(binds, torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps) * adv, ratio * adv)
+def probability_ratio(logp_new, logp_old):
+    """The importance weight of each sample under the new policy.
 
+        ρ_i = π_new(a_i|s_i) / π_old(a_i|s_i) = exp(log π_new(a_i|s_i) − log π_old(a_i|s_i))
 
-def ppo_clip_loss(logp_new, logp_old, advantages, *, clip_eps: float) -> torch.Tensor:
-    """−mean(min(ρA, clip(ρ, 1 − ε, 1 + ε)A)): the scalar loss to minimise."""
-    return -clipped_surrogate(logp_new, logp_old, advantages, clip_eps=clip_eps).mean()
+    (Schulman et al. 2017 "Proximal Policy Optimization Algorithms", §3, r_t(θ); Kakade & Langford 2002 for the
+    surrogate it weights.) Derivative: ∂ρ_i/∂log π_new(a_i|s_i) = ρ_i.
 
+    Claims IS-3, STD-PPO-2; notes §IS, §PPO.
 
-def clip_fraction(logp_new, logp_old, advantages, *, clip_eps: float) -> float:
-    """The fraction of samples whose gradient the clip zeroes: (A > 0 ∧ ρ > 1 + ε) or (A < 0 ∧ ρ < 1 − ε).
+    Args:
+        logp_new: log π_new(a_i|s_i), shape ``[N]`` (or any shape, one entry per sample).
+        logp_old: log π_old(a_i|s_i) of the sampling policy, same shape.
 
-    This is lm-human-preferences' ``pg_losses2 > pg_losses``. baselines ppo2 counts |ρ − 1| > ε instead, which
-    also counts samples whose unclipped term is active (A > 0 ∧ ρ < 1 − ε, A < 0 ∧ ρ > 1 + ε) and those with A = 0.
+    Returns:
+        ρ_i, shape ``[N]``; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
+        differentiable in ``logp_new`` (and ``logp_old``).
     """
-    ratio, adv, clip_eps = _ratio_and_advantages(logp_new, logp_old, advantages, clip_eps)
-    return float(_clip_binds(ratio.detach(), adv.detach(), clip_eps).double().mean())
+    backend, (new, old) = per_sample_floats(logp_new=logp_new, logp_old=logp_old)
+    return backend.xp.exp(new - old)
 
 
-def _ratio_and_advantages(logp_new, logp_old, advantages, clip_eps) -> tuple[torch.Tensor, torch.Tensor, float]:
+def clipped_surrogate(logp_new, logp_old, advantages, *, clip_eps: float = CLIP_EPS):
+    """PPO's clipped surrogate term of each sample (to be maximised).
+
+        L^CLIP_i = min(ρ_i A_i, clip(ρ_i, 1 − ε, 1 + ε) A_i)
+                 = A_i min(ρ_i, 1 + ε)  if A_i ≥ 0,    A_i max(ρ_i, 1 − ε)  if A_i < 0
+
+    (Schulman et al. 2017 "Proximal Policy Optimization Algorithms", §3, eq. 7.) The clip binds on the side that
+    would improve the objective, (A > 0 ∧ ρ > 1 + ε) or (A < 0 ∧ ρ < 1 − ε): there the term is the constant
+    (1 ± ε)A with derivative 0; everywhere else it is ρA. Hence L^CLIP ≤ L^CPI = ρA, with equality off that set,
+    and the two agree to first order at ρ = 1. The clip removes the incentive to push ρ out of the band, it does
+    not keep ρ in the band; the band is relative to the sampling policy, not to a reference model; and for A < 0
+    the weight ρ is not truncated at all, so this is a pessimistic surrogate, not truncated importance sampling.
+
+    The branch is chosen on that condition rather than by taking a minimum: rounding is monotone, so the value is
+    min(ρA, clip(ρ)A) bit for bit, and the derivative is 0 exactly on the set and ρA off it, also at ρ = 1 ± ε and
+    where the two products round to the same number (``torch.minimum`` would split the gradient there).
+
+    Derivative: ∂L^CLIP_i/∂log π_new(a_i|s_i) = ρ_i A_i off the clipped set, 0 on it.
+
+    Claims PPO-5, PPO-6, PPO-7, PPO-11, IS-3, STD-PPO-2, STD-PPO-3; notes §PPO, §IS.
+
+    Args:
+        logp_new: log π_new(a_i|s_i), shape ``[N]``.
+        logp_old: log π_old(a_i|s_i) of the sampling policy, same shape.
+        advantages: A_i, same shape.
+        clip_eps: ε in (0, 1); 0.2 by default, the paper's and the libraries' value.
+
+    Returns:
+        L^CLIP_i, shape ``[N]``; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
+        differentiable in ``logp_new`` (and ``advantages``).
+    """
+    backend, ratio, adv, clip_eps = _ratio_and_advantages(logp_new, logp_old, advantages, clip_eps)
+    xp = backend.xp
+    return xp.where(_clip_binds(ratio, adv, clip_eps), xp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * adv, ratio * adv)
+
+
+def ppo_clip_loss(logp_new, logp_old, advantages, *, clip_eps: float = CLIP_EPS):
+    """PPO's clipped policy loss, the quantity a descent step minimises.
+
+        ppo_clip_loss = −(1/N) Σ_i min(ρ_i A_i, clip(ρ_i, 1 − ε, 1 + ε) A_i)
+
+    the negated mean of :func:`clipped_surrogate` (Schulman et al. 2017 "Proximal Policy Optimization
+    Algorithms", §3, eq. 7; the sign and the mean as in Stable-Baselines3, CleanRL, OpenAI baselines, rlax and
+    Spinning Up).
+
+    Derivative: ∂loss/∂log π_new(a_i|s_i) = −A_i ρ_i / N where the clip does not bind, 0 where it binds
+    ((A_i > 0 ∧ ρ_i > 1 + ε) or (A_i < 0 ∧ ρ_i < 1 − ε)).
+
+    Claims PPO-5, STD-PPO-2, STD-PPO-3; notes §PPO.
+
+    Args:
+        logp_new: log π_new(a_i|s_i), shape ``[N]``.
+        logp_old: log π_old(a_i|s_i) of the sampling policy, same shape.
+        advantages: A_i, same shape.
+        clip_eps: ε in (0, 1); 0.2 by default.
+
+    Returns:
+        The loss, a 0-d array; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
+        differentiable in ``logp_new``.
+    """
+    surrogate = clipped_surrogate(logp_new, logp_old, advantages, clip_eps=clip_eps)
+    return backend_of(surrogate).scalar(-surrogate.mean())
+
+
+def clip_fraction(logp_new, logp_old, advantages, *, clip_eps: float = CLIP_EPS) -> float:
+    """The fraction of samples whose gradient the clip zeroes, a training diagnostic.
+
+        clip_fraction = (1/N) #{i : (A_i > 0 ∧ ρ_i > 1 + ε) or (A_i < 0 ∧ ρ_i < 1 − ε)}
+
+    This is openai/lm-human-preferences' ``pg_losses2 > pg_losses``. OpenAI baselines' ppo2 counts |ρ − 1| > ε
+    instead, which also counts samples whose unclipped term is active (A > 0 ∧ ρ < 1 − ε, A < 0 ∧ ρ > 1 + ε) and
+    those with A = 0 (Schulman et al. 2017 "Proximal Policy Optimization Algorithms", §3 for the clip).
+
+    Claims STD-PPO-3; notes §PPO.
+
+    Args:
+        logp_new: log π_new(a_i|s_i), shape ``[N]``.
+        logp_old: log π_old(a_i|s_i), same shape.
+        advantages: A_i, same shape.
+        clip_eps: ε in (0, 1); 0.2 by default.
+
+    Returns:
+        A Python float in [0, 1], whatever the framework of the inputs (a diagnostic, not part of a loss).
+    """
+    _, ratio, adv, clip_eps = _ratio_and_advantages(logp_new, logp_old, advantages, clip_eps)
+    binds = _clip_binds(ratio, adv, clip_eps)
+    return int(binds.sum()) / math.prod(binds.shape)
+
+
+def _ratio_and_advantages(logp_new, logp_old, advantages, clip_eps):
     clip_eps = check_ratio_clip("clip_eps", clip_eps)
-    new, old, adv = per_sample_tensors(logp_new=logp_new, logp_old=logp_old, advantages=advantages)
-    return torch.exp(new - old), adv, clip_eps
+    backend, (new, old, adv) = per_sample_floats(logp_new=logp_new, logp_old=logp_old, advantages=advantages)
+    return backend, backend.xp.exp(new - old), adv, clip_eps
 
 
-def _clip_binds(ratio: torch.Tensor, adv: torch.Tensor, clip_eps: float) -> torch.Tensor:
+def _clip_binds(ratio, adv, clip_eps: float):
     return ((adv > 0) & (ratio > 1 + clip_eps)) | ((adv < 0) & (ratio < 1 - clip_eps))

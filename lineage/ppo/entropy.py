@@ -1,43 +1,73 @@
-"""The entropy bonus of a categorical policy and the sign convention of PPO's combined loss (PPO paper eq. 9;
-notes §PPO; claim STD-PPO-4).
-
-    H[π](s) = −Σ_a π(a|s) log π(a|s),      ∂H/∂θ = −π ⊙ (log π + H) for softmax logits θ
-
-PPO maximises L^CLIP − c1·L^VF + c2·S with S the entropy bonus; implementations minimise the negation,
-
-    loss = −L^CLIP + c1·L^VF − c2·mean H = ppo_clip_loss + c1·value_loss − c2·mean H
-
-so a descent step raises the entropy (baselines ppo2's sign; SB3 once had it flipped, PR #130).
-"""
+"""The entropy bonus of a categorical policy and PPO's combined loss."""
 
 from __future__ import annotations
 
-import torch
+import math
 
 from lineage._validation import check_real
-from lineage.ppo._tensors import as_tensor, per_sample_tensors
+from lineage.arrays import backend_of, per_sample_floats
+
+VF_COEF = 0.5  # c1 of Stable-Baselines3, CleanRL and OpenAI baselines
 
 
-def categorical_entropy(logits) -> torch.Tensor:
-    """H = −Σ_a π log π per row of ``[..., K]`` logits (π = softmax over the last axis), differentiable."""
-    (z,) = per_sample_tensors(logits=logits)
+def categorical_entropy(logits):
+    """The entropy of a categorical policy, per state.
+
+        H[π](s) = −Σ_a π(a|s) log π(a|s),   π = softmax(logits) over the last axis
+
+    the bonus S of PPO's combined objective (Schulman et al. 2017 "Proximal Policy Optimization Algorithms", §5,
+    eq. 9; Williams & Peng 1991 for entropy regularisation).
+
+    Derivative: ∂H/∂logits = −π ⊙ (log π + H).
+
+    Claim STD-PPO-4; notes §PPO (combined objective).
+
+    Args:
+        logits: shape ``[..., K]`` (e.g. ``[N, K]``, a row of action logits per state).
+
+    Returns:
+        H per row, shape ``[...]`` (``[N]``); numpy or torch with the input's float dtype (array rule of
+        :mod:`lineage.arrays`), differentiable in ``logits``.
+    """
+    backend, (z,) = per_sample_floats(logits=logits)
     if z.ndim == 0:
         raise ValueError("logits: expected logits over the actions along the last axis, got a scalar")
-    log_pi = torch.log_softmax(z, dim=-1)
-    return -(log_pi.exp() * log_pi).sum(dim=-1)
+    log_pi = backend.log_softmax(z)
+    return -(backend.xp.exp(log_pi) * log_pi).sum(axis=-1)
 
 
-def combined_loss(clip_loss, value_loss, entropy, *, vf_coef: float, ent_coef: float) -> torch.Tensor:
-    """clip_loss + c1·value_loss − c2·mean(entropy): the loss whose descent maximises L^CLIP − c1·L^VF + c2·S.
+def combined_loss(clip_loss, value_loss, entropy, *, vf_coef: float = VF_COEF, ent_coef: float):
+    """PPO's combined loss, with the signs that make a descent step raise the objective.
 
-    ``clip_loss`` and ``value_loss`` are the scalar losses of :func:`~lineage.ppo.ppo_clip_loss` and
-    :func:`~lineage.ppo.value_loss`; ``entropy`` holds the per-state entropies H (c1, c2 ≥ 0).
+        PPO maximises L^CLIP − c1 L^VF + c2 S;  its loss is
+        loss = −L^CLIP + c1 L^VF − c2 mean H = clip_loss + c1 · value_loss − c2 · (1/N) Σ_i H_i
+
+    (Schulman et al. 2017 "Proximal Policy Optimization Algorithms", §5, eq. 9.) A descent step raises the
+    entropy: OpenAI baselines ppo2's sign; Stable-Baselines3 once had it flipped (PR #130).
+
+    Derivative: ∂loss/∂clip_loss = 1, ∂loss/∂value_loss = c1, ∂loss/∂H_i = −c2/N.
+
+    Claim STD-PPO-4; notes §PPO (combined objective).
+
+    Args:
+        clip_loss: the scalar loss of :func:`~lineage.ppo.ppo_clip_loss` (a number or a 0-d array).
+        value_loss: the scalar loss of :func:`~lineage.ppo.value_loss`.
+        entropy: H_i per state, shape ``[N]`` (e.g. :func:`categorical_entropy`).
+        vf_coef: c1 ≥ 0; 0.5 by default, as in Stable-Baselines3, CleanRL and OpenAI baselines.
+        ent_coef: c2 ≥ 0; no default, because the libraries disagree (0.0 in Stable-Baselines3 and OpenAI
+            baselines, 0.01 in CleanRL).
+
+    Returns:
+        The loss, a 0-d array; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
+        differentiable in all three arguments.
     """
     vf_coef = check_real("vf_coef", vf_coef, minimum=0.0)
     ent_coef = check_real("ent_coef", ent_coef, minimum=0.0)
-    terms = {"clip_loss": as_tensor("clip_loss", clip_loss), "value_loss": as_tensor("value_loss", value_loss)}
-    for name, term in terms.items():
+    backend = backend_of(clip_loss, value_loss, entropy)
+    clip, value, h = backend.floats(clip_loss=clip_loss, value_loss=value_loss, entropy=entropy)
+    for name, term in (("clip_loss", clip), ("value_loss", value)):
         if term.ndim != 0:
             raise ValueError(f"{name}: expected a scalar loss, got shape {tuple(term.shape)}")
-    (h,) = per_sample_tensors(entropy=entropy)
-    return terms["clip_loss"] + vf_coef * terms["value_loss"] - ent_coef * h.mean()
+    if math.prod(h.shape) == 0:
+        raise ValueError(f"entropy: expected at least one sample, got shape {tuple(h.shape)}")
+    return backend.scalar(clip + vf_coef * value - ent_coef * h.mean())

@@ -1,75 +1,135 @@
-"""PPO-penalty for categorical policies and the PPO paper's adaptive coefficient (PPO paper eq. 8 and §4; notes
-§PPO; claims PPO-3, PPO-4, STD-PPO-1).
-
-    L^KLPEN_i = ρ_i A_i − β·KL(π_old(·|s_i) ‖ π_new(·|s_i)),   ρ_i = π_new(a_i|s_i) / π_old(a_i|s_i)
-    ppo_penalty_loss = −mean_i L^KLPEN_i
-
-The KL is exact over the actions, from the logits of both policies. At θ = θ_old it vanishes with its gradient, so
-the gradient of L^KLPEN there is the on-policy policy gradient (PPO-4).
-
-The coefficient follows the paper's rule with d the measured KL(π_old ‖ π_new):
-
-    β ← β/2 if d < d_targ/1.5,   β ← 2β if d > 1.5·d_targ,   β unchanged on [d_targ/1.5, 1.5·d_targ]
-
-1.5 and 2 are the paper's heuristic constants (RLlib uses others). The rule's direction is right because the KL of
-the maximiser of E[ρA] − β·KL does not increase with β; the notes' reason for lowering β (the policy "found a
-shortcut" optimising only the KL) is not: a small KL means the penalty is too strong and the policy barely moves
-(PPO-3).
-"""
+"""PPO with a KL penalty instead of the clip, for categorical policies, and the PPO paper's adaptive coefficient."""
 
 from __future__ import annotations
 
-import numpy as np
-import torch
+import math
 
-from lineage._validation import check_real
-from lineage.arrays import to_numpy
-from lineage.ppo._tensors import as_tensor, per_sample_tensors
+import numpy as np
+
+from lineage._validation import check_real, check_same_shape
+from lineage.arrays import Backend, backend_of, per_sample_floats, to_numpy
 
 KL_BAND = 1.5  # β is left alone while d_targ/1.5 ≤ d ≤ 1.5·d_targ
 BETA_FACTOR = 2.0  # outside the band β is halved or doubled
 
 
-def categorical_kl(logits_old, logits_new) -> torch.Tensor:
-    """KL(π_old ‖ π_new) = Σ_a π_old(a)(log π_old(a) − log π_new(a)) per row of ``[..., K]`` logits."""
-    old, new = per_sample_tensors(logits_old=logits_old, logits_new=logits_new)
+def categorical_kl(logits_old, logits_new):
+    """The exact KL divergence between two categorical policies, per state.
+
+        KL(π_old ‖ π_new) = Σ_a π_old(a) (log π_old(a) − log π_new(a)),   π = softmax(logits) over the last axis
+
+    the penalty of PPO-penalty (Schulman et al. 2017 "Proximal Policy Optimization Algorithms", §4, eq. 8).
+
+    Derivative: ∂KL/∂logits_new[a] = π_new(a) − π_old(a).
+
+    Claims PPO-4, STD-PPO-1, STD-KL-2; notes §PPO (KL penalty).
+
+    Args:
+        logits_old: logits of the old policy, shape ``[..., K]`` (e.g. ``[N, K]``, a row per state).
+        logits_new: logits of the new policy, same shape.
+
+    Returns:
+        The KL per row, shape ``[...]`` (``[N]``); numpy or torch with the inputs' float dtype (array rule of
+        :mod:`lineage.arrays`), differentiable in both arguments.
+    """
+    backend, (old, new) = per_sample_floats(logits_old=logits_old, logits_new=logits_new)
     if old.ndim == 0:
         raise ValueError("logits_old: expected logits over the actions along the last axis, got a scalar")
-    log_old, log_new = torch.log_softmax(old, dim=-1), torch.log_softmax(new, dim=-1)
-    return (log_old.exp() * (log_old - log_new)).sum(dim=-1)
+    return _kl(backend, old, new)
 
 
-def penalized_surrogate(logits_new, logits_old, actions, advantages, *, beta: float) -> torch.Tensor:
-    """ρ_i A_i − β·KL(π_old(·|s_i) ‖ π_new(·|s_i)) per sample (to be maximised), differentiable in ``logits_new``.
+def penalized_surrogate(logits_new, logits_old, actions, advantages, *, beta: float):
+    """The KL-penalised surrogate of each sample (to be maximised).
 
-    ``logits_new`` and ``logits_old`` are ``[N, K]`` (one row per sample's state), ``actions`` are the ``N``
-    sampled action indices and ``advantages`` their ``N`` advantages under the old policy.
+        L^KLPEN_i = ρ_i A_i − β KL(π_old(·|s_i) ‖ π_new(·|s_i)),   ρ_i = π_new(a_i|s_i) / π_old(a_i|s_i)
+
+    with the KL exact over the actions, from the logits of both policies (Schulman et al. 2017 "Proximal Policy
+    Optimization Algorithms", §4, eq. 8). At θ = θ_old the KL vanishes with its gradient, so there the gradient of
+    L^KLPEN is the on-policy policy gradient.
+
+    Derivative: ∂L^KLPEN_i/∂logits_new[i, b] = ρ_i A_i (1[b = a_i] − π_new(b|s_i)) − β (π_new(b|s_i) − π_old(b|s_i)).
+
+    Claims PPO-4, STD-PPO-1; notes §PPO (KL penalty).
+
+    Args:
+        logits_new: logits of the new policy, shape ``[N, K]`` (a row of action logits per sample).
+        logits_old: logits of the sampling policy, same shape.
+        actions: the sampled action indices in [0, K), shape ``[N]`` (integers).
+        advantages: A_i under the old policy, shape ``[N]``.
+        beta: the penalty coefficient β ≥ 0.
+
+    Returns:
+        L^KLPEN_i, shape ``[N]``; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
+        differentiable in ``logits_new`` (and ``advantages``).
     """
     beta = check_real("beta", beta, minimum=0.0)
-    new = as_tensor("logits_new", logits_new)
-    if new.ndim != 2:
+    backend = backend_of(logits_new, logits_old, actions, advantages)
+    new, old, adv = backend.floats(logits_new=logits_new, logits_old=logits_old, advantages=advantages)
+    if new.ndim != 2 or math.prod(new.shape) == 0:
         raise ValueError(
-            f"logits_new: expected shape [N, K] (a row of action logits per sample), got {tuple(new.shape)}"
+            f"logits_new: expected shape [N, K] (a row of action logits per sample), N, K >= 1, got {tuple(new.shape)}"
         )
-    new, old = per_sample_tensors(logits_new=new, logits_old=logits_old)
-    (adv,) = per_sample_tensors(advantages=advantages)
-    if adv.shape != new.shape[:1]:
+    check_same_shape("logits_new", new, logits_old=old)
+    if tuple(adv.shape) != tuple(new.shape[:1]):
         raise ValueError(f"advantages: expected shape {tuple(new.shape[:1])}, one per row of logits_new")
-    taken = torch.as_tensor(_action_indices(actions, *new.shape), device=new.device)[:, None]
-    log_ratio = (torch.log_softmax(new, dim=-1) - torch.log_softmax(old, dim=-1)).gather(1, taken)[:, 0]
-    return torch.exp(log_ratio) * adv.to(new.device) - beta * categorical_kl(old, new)
+    rows = backend.constant(np.arange(new.shape[0]))
+    taken = backend.constant(_action_indices(actions, *new.shape))
+    log_ratio = (backend.log_softmax(new) - backend.log_softmax(old))[rows, taken]
+    return backend.xp.exp(log_ratio) * adv - beta * _kl(backend, old, new)
 
 
-def ppo_penalty_loss(logits_new, logits_old, actions, advantages, *, beta: float) -> torch.Tensor:
-    """−mean(ρA − β·KL(π_old ‖ π_new)): the scalar loss to minimise."""
-    return -penalized_surrogate(logits_new, logits_old, actions, advantages, beta=beta).mean()
+def ppo_penalty_loss(logits_new, logits_old, actions, advantages, *, beta: float):
+    """PPO-penalty's loss, the quantity a descent step minimises.
+
+        ppo_penalty_loss = −(1/N) Σ_i [ρ_i A_i − β KL(π_old(·|s_i) ‖ π_new(·|s_i))]
+
+    the negated mean of :func:`penalized_surrogate` (Schulman et al. 2017 "Proximal Policy Optimization
+    Algorithms", §4, eq. 8).
+
+    Derivative: ∂loss/∂logits_new[i, b] = −(1/N) [ρ_i A_i (1[b = a_i] − π_new(b|s_i))
+    − β (π_new(b|s_i) − π_old(b|s_i))].
+
+    Claims PPO-4, STD-PPO-1; notes §PPO (KL penalty).
+
+    Args:
+        logits_new: logits of the new policy, shape ``[N, K]``.
+        logits_old: logits of the sampling policy, same shape.
+        actions: the sampled action indices, shape ``[N]`` (integers).
+        advantages: A_i, shape ``[N]``.
+        beta: β ≥ 0.
+
+    Returns:
+        The loss, a 0-d array; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
+        differentiable in ``logits_new``.
+    """
+    surrogate = penalized_surrogate(logits_new, logits_old, actions, advantages, beta=beta)
+    return backend_of(surrogate).scalar(-surrogate.mean())
 
 
 def adapt_kl_coef(beta: float, kl: float, *, kl_target: float) -> float:
-    """The next β after measuring the mean KL(π_old ‖ π_new) ``kl`` (the PPO paper's ×2 / ÷2 rule).
+    """The next penalty coefficient β after measuring the mean KL, by the PPO paper's ×2 / ÷2 rule.
 
-    β ≥ 0 and d_targ > 0; ``kl`` may be any finite number (a k1 estimate can be negative). Both may also be
-    0-d arrays or tensors, as a batch mean usually is.
+        β ← β/2   if d < d_targ/1.5
+        β ← 2β    if d > 1.5 d_targ
+        β         otherwise (d in [d_targ/1.5, 1.5 d_targ])
+
+    with d the measured KL(π_old ‖ π_new) (Schulman et al. 2017 "Proximal Policy Optimization Algorithms", §4;
+    1.5 and 2 are the paper's heuristic constants, RLlib uses others). The direction is right because the KL of
+    the maximiser of E[ρA] − β KL does not increase with β. The notes' reason for lowering β (the policy "found a
+    shortcut" optimising only the KL) is not: a small KL means the penalty is too strong and the policy barely
+    moves.
+
+    Claims PPO-3, STD-PPO-1; notes §PPO (KL penalty).
+
+    Args:
+        beta: the current β ≥ 0 (a number, or a 0-d array or tensor).
+        kl: the measured mean KL, any finite number (a k1 estimate can be negative); a 0-d array or tensor is
+            accepted, as a batch mean usually is.
+        kl_target: d_targ > 0.
+
+    Returns:
+        The next β, a Python float whatever the framework of the inputs (it steers training, it is not part of a
+        loss).
     """
     beta = check_real("beta", _item(beta), minimum=0.0)
     kl = check_real("kl", _item(kl))
@@ -79,6 +139,11 @@ def adapt_kl_coef(beta: float, kl: float, *, kl_target: float) -> float:
     if kl > KL_BAND * kl_target:
         return beta * BETA_FACTOR
     return beta
+
+
+def _kl(backend: Backend, old, new):
+    log_old, log_new = backend.log_softmax(old), backend.log_softmax(new)
+    return (backend.xp.exp(log_old) * (log_old - log_new)).sum(axis=-1)
 
 
 def _item(x):

@@ -1,44 +1,77 @@
-"""Value clipping of the PPO critic loss (notes §PPO; claims PPO-17, STD-PPO-5).
-
-    V_clip = clip(V_new, V_old − ε, V_old + ε) = V_old + clip(V_new − V_old, −ε, ε)
-
-    "max"      L^VF = ½·mean max((V_new − R)², (V_clip − R)²)    (openai/baselines ppo2, CleanRL, TRL)
-    "clipped"  L^VF = mean (V_clip − R)²                          (Stable-Baselines3 with ``clip_range_vf``)
-
-The notes print the clip with its bounds swapped, clip(V_new, V_old + ε, V_old − ε): with clip(x, l, r) =
-max(min(x, r), l) and l > r that is the constant V_old + ε, whatever V_new is (PPO-17, TC-15). They also leave out
-how V_clip enters the loss; the "max" form is pessimistic, L^VF ≥ ½·mean (V_new − R)², and its gradient in V_new,i
-is 0 where the clipped error is strictly the larger (which needs |V_new − V_old| > ε) and (V_new,i − R_i)/N
-otherwise, ties included. ε is in the units of the values, so any ε > 0 is allowed.
-
-V_clip is computed as clip(V_new, V_old − ε, V_old + ε), which is V_new itself inside the band; the baselines
-form V_old + clip(V_new − V_old, −ε, ε) agrees with it up to rounding.
-"""
+"""Value clipping of the PPO critic loss."""
 
 from __future__ import annotations
 
-import torch
-
 from lineage._validation import check_real
-from lineage.ppo._tensors import per_sample_tensors
+from lineage.arrays import per_sample_floats
 
 VARIANTS = ("max", "clipped")
 
 
-def clip_value(values_new, values_old, *, clip_eps: float) -> torch.Tensor:
-    """V_clip = clip(V_new, V_old − ε, V_old + ε) per sample, differentiable in ``values_new``."""
+def clip_value(values_new, values_old, *, clip_eps: float):
+    """The new value predictions clipped to a band around the old ones.
+
+        V_clip = clip(V_new, V_old − ε, V_old + ε)
+
+    which is V_new itself inside the band; OpenAI baselines' form V_old + clip(V_new − V_old, −ε, ε) agrees with it
+    up to rounding. The notes print the clip with its bounds swapped, clip(V_new, V_old + ε, V_old − ε): with
+    clip(x, l, r) = max(min(x, r), l) and l > r that is the constant V_old + ε, whatever V_new is. ε is in the
+    units of the values, so any ε > 0 is allowed (OpenAI baselines ppo2; not in Schulman et al. 2017 "Proximal
+    Policy Optimization Algorithms").
+
+    Derivative: ∂V_clip/∂V_new = 1 inside the closed band, 0 outside.
+
+    Claims PPO-17, STD-PPO-5; notes §PPO (value clipping).
+
+    Args:
+        values_new: V_new(s_i), shape ``[N]``.
+        values_old: V_old(s_i) of the rollout, same shape.
+        clip_eps: ε > 0.
+
+    Returns:
+        V_clip, shape ``[N]``; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
+        differentiable in ``values_new``.
+    """
     clip_eps = check_real("clip_eps", clip_eps, minimum=0.0, inclusive=False)
-    v, v_old = per_sample_tensors(values_new=values_new, values_old=values_old)
-    return torch.clamp(v, v_old - clip_eps, v_old + clip_eps)
+    backend, (v, v_old) = per_sample_floats(values_new=values_new, values_old=values_old)
+    return backend.xp.clip(v, v_old - clip_eps, v_old + clip_eps)
 
 
-def value_loss(values_new, values_old, returns, *, clip_eps: float, variant: str = "max") -> torch.Tensor:
-    """The clipped critic loss (a scalar to minimise) in the ``variant`` of :data:`VARIANTS`."""
+def value_loss(values_new, values_old, returns, *, clip_eps: float, variant: str = "max"):
+    """The clipped critic loss of PPO implementations (a scalar to minimise), in one of two forms.
+
+        "max"      L^VF = ½ (1/N) Σ_i max((V_new,i − R_i)², (V_clip,i − R_i)²)   (OpenAI baselines ppo2, CleanRL, TRL)
+        "clipped"  L^VF = (1/N) Σ_i (V_clip,i − R_i)²                           (Stable-Baselines3, ``clip_range_vf``)
+
+    with V_clip from :func:`clip_value` and R_i the return target (e.g. :func:`~lineage.returns.lambda_returns`).
+    The PPO paper's L^VF is the unclipped squared error (Schulman et al. 2017 "Proximal Policy Optimization
+    Algorithms", eq. 9); the clipped forms are the implementations' (Engstrom et al. 2020 "Implementation Matters
+    in Deep Policy Gradients" and Andrychowicz et al. 2021 "What Matters in On-Policy Reinforcement Learning?"
+    study them). The notes leave out how V_clip enters the loss. The "max" form is pessimistic,
+    L^VF ≥ ½ (1/N) Σ (V_new − R)², and on a tie of the two errors takes the unclipped branch.
+
+    Derivative in V_new,i: "max": 0 where the clipped error is strictly the larger (which needs
+    |V_new − V_old| > ε), (V_new,i − R_i)/N otherwise; "clipped": 2(V_new,i − R_i)/N inside the closed band, 0
+    outside.
+
+    Claims PPO-17, STD-PPO-5; notes §PPO (value clipping).
+
+    Args:
+        values_new: V_new(s_i), shape ``[N]``.
+        values_old: V_old(s_i) of the rollout, same shape.
+        returns: R_i, same shape.
+        clip_eps: ε > 0, in the units of the values (the libraries disagree on a default, so there is none).
+        variant: ``"max"`` (default) or ``"clipped"``.
+
+    Returns:
+        L^VF, a 0-d array; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
+        differentiable in ``values_new`` (and ``returns``).
+    """
     if variant not in VARIANTS:
         raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
-    v, v_old, r = per_sample_tensors(values_new=values_new, values_old=values_old, returns=returns)
+    backend, (v, v_old, r) = per_sample_floats(values_new=values_new, values_old=values_old, returns=returns)
     clipped = (clip_value(v, v_old, clip_eps=clip_eps) - r) ** 2
     if variant == "clipped":
-        return clipped.mean()
+        return backend.scalar(clipped.mean())
     unclipped = (v - r) ** 2
-    return 0.5 * torch.where(clipped > unclipped, clipped, unclipped).mean()  # the max, unclipped branch on ties
+    return backend.scalar(0.5 * backend.xp.where(clipped > unclipped, clipped, unclipped).mean())

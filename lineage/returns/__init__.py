@@ -1,5 +1,6 @@
 """Returns and advantages on a rollout segment (notes §PG, §TD, §GAE, §PPO): TD errors, discounted returns,
-k-step advantages, GAE and λ-returns, all over the rollout-segment contract of :mod:`lineage.returns.segment`."""
+k-step advantages, GAE and λ-returns, all over the rollout-segment contract of :mod:`lineage.returns.segment`
+and the array rule of :mod:`lineage.arrays`."""
 
 from lineage.returns.discounted import discounted_returns
 from lineage.returns.gae import gae

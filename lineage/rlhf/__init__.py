@@ -1,5 +1,5 @@
 """RLHF-PPO: per-token KL-penalised rewards, whitening, the proportional KL controller and the PPO-ptx pretraining
-term (notes §PPO, RLHF part)."""
+term (notes §PPO, RLHF part); the array functions follow the array rule of :mod:`lineage.arrays`."""
 
 from lineage.rlhf.kl_controller import AdaptiveKLController, proportional_kl_coef
 from lineage.rlhf.ptx import ppo_ptx_loss, pretraining_log_likelihood

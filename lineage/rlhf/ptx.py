@@ -1,56 +1,82 @@
-"""The InstructGPT objective, PPO-ptx (Ouyang et al. 2022, eq. 2; claim STD-RLHF-6; notes §PPO, RLHF part):
-
-    objective(φ) = E_{(x,y)~π_φ}[r(x, y) − β·log(π_φ(y|x)/π_SFT(y|x))] + γ_ptx·E_{x~D_pretrain}[log π_φ(x)]
-
-The first term is the KL-regularised reward, the expected sum of :func:`~lineage.rlhf.token_rewards` (STD-RLHF-2);
-PPO maximises it through the clipped surrogate. The second is the log-likelihood of pretraining text, mixed in so
-the policy keeps its language-modelling ability. For a pretraining distribution D,
-
-    E_{x~D}[log π(x)] = −H(D) − KL(D ‖ π)
-
-so the term is at most −H(D), reached only at π = D: it pulls the policy towards D with the forward KL, where the
-RLHF penalty pulls it towards π_SFT with the reverse one.
-
-log π(x) = Σ_t log π(x_t | x_<t) is summed over the valid tokens of a sequence and averaged over the batch; a
-per-token mean (the usual language-modelling loss) is this divided by the sequence lengths.
-"""
+"""The pretraining term of InstructGPT's PPO-ptx objective."""
 
 from __future__ import annotations
 
-import torch
+import math
 
-from lineage._validation import check_real
-from lineage.ppo._tensors import as_tensor
-
-
-def pretraining_log_likelihood(token_logp, mask) -> torch.Tensor:
-    """The batch estimate of E_{x~D}[log π(x)]: the mean over sequences of Σ_t log π(x_t | x_<t) on the valid
-    tokens. ``token_logp`` ``[B, T]`` (differentiable), ``mask`` a bool ``[B, T]`` marking the valid tokens."""
-    return _mean_sequence_log_prob(("token_logp", token_logp), ("mask", mask))
+from lineage._validation import check_real, check_same_shape
+from lineage.arrays import backend_of
 
 
-def ppo_ptx_loss(rl_loss, pretrain_token_logp, pretrain_mask, *, ptx_coef: float) -> torch.Tensor:
-    """rl_loss − γ_ptx·E_D[log π(x)]: the loss whose descent maximises the PPO-ptx objective, with ``rl_loss`` the
-    scalar PPO loss of the RL batch (e.g. :func:`~lineage.ppo.ppo_clip_loss`), the pretraining batch's token
-    log-probabilities and mask as in :func:`pretraining_log_likelihood`, and γ_ptx ≥ 0."""
+def pretraining_log_likelihood(token_logp, mask):
+    """The batch estimate of E_{x~D}[log π(x)], the log-likelihood of pretraining text under the policy.
+
+        (1/B) Σ_b Σ_t mask[b, t] · log π(x_{b,t} | x_{b,<t})
+
+    the log-likelihood of whole sequences (summed over their valid tokens) averaged over the batch; a per-token
+    mean, the usual language-modelling loss, is this divided by the sequence lengths. For a pretraining
+    distribution D, E_{x~D}[log π(x)] = −H(D) − KL(D ‖ π): at most −H(D), reached only at π = D, so the term
+    pulls the policy towards D with the forward KL (Ouyang et al. 2022 "Training language models to follow
+    instructions with human feedback", eq. 2).
+
+    Derivative: ∂/∂token_logp[b, t] = mask[b, t] / B.
+
+    Claim STD-RLHF-6; notes §PPO (RLHF part).
+
+    Args:
+        token_logp: log π(x_t | x_<t), shape ``[batch, tokens]``.
+        mask: bool, same shape; True on the valid tokens.
+
+    Returns:
+        The estimate, a 0-d array; numpy or torch with the input's float dtype (array rule of
+        :mod:`lineage.arrays`), differentiable in ``token_logp``.
+    """
+    backend = backend_of(token_logp, mask)
+    return backend.scalar(_mean_sequence_log_prob(backend, ("token_logp", token_logp), ("mask", mask)))
+
+
+def ppo_ptx_loss(rl_loss, pretrain_token_logp, pretrain_mask, *, ptx_coef: float):
+    """The loss whose descent maximises InstructGPT's PPO-ptx objective.
+
+        objective(φ) = E_{(x,y)~π_φ}[r(x, y) − β log(π_φ(y|x)/π_SFT(y|x))] + γ_ptx E_{x~D_pretrain}[log π_φ(x)]
+        ppo_ptx_loss = rl_loss − γ_ptx · (1/B) Σ_b Σ_t mask[b, t] log π(x_{b,t} | x_{b,<t})
+
+    The first term of the objective is the KL-regularised reward, the expected sum of
+    :func:`~lineage.rlhf.token_rewards`, which PPO maximises through ``rl_loss``; the second is
+    :func:`pretraining_log_likelihood`, mixed in so that the policy keeps its language-modelling ability. It pulls
+    towards the pretraining distribution with the forward KL, where the RLHF penalty pulls towards π_SFT with the
+    reverse one (Ouyang et al. 2022 "Training language models to follow instructions with human feedback", eq. 2).
+
+    Derivative: ∂loss/∂rl_loss = 1, ∂loss/∂pretrain_token_logp[b, t] = −γ_ptx mask[b, t] / B.
+
+    Claims STD-RLHF-6, STD-RLHF-2; notes §PPO (RLHF part).
+
+    Args:
+        rl_loss: the scalar PPO loss of the RL batch (e.g. :func:`~lineage.ppo.ppo_clip_loss`).
+        pretrain_token_logp: log π(x_t | x_<t) of the pretraining batch, shape ``[batch, tokens]``.
+        pretrain_mask: bool, same shape; True on the valid tokens.
+        ptx_coef: γ_ptx ≥ 0.
+
+    Returns:
+        The loss, a 0-d array; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
+        differentiable in ``rl_loss`` and ``pretrain_token_logp``.
+    """
     ptx_coef = check_real("ptx_coef", ptx_coef, minimum=0.0)
-    loss = as_tensor("rl_loss", rl_loss)
+    backend = backend_of(rl_loss, pretrain_token_logp, pretrain_mask)
+    (loss,) = backend.floats(rl_loss=rl_loss)
     if loss.ndim != 0:
         raise ValueError(f"rl_loss: expected a scalar loss, got shape {tuple(loss.shape)}")
     pretraining = _mean_sequence_log_prob(
-        ("pretrain_token_logp", pretrain_token_logp), ("pretrain_mask", pretrain_mask)
+        backend, ("pretrain_token_logp", pretrain_token_logp), ("pretrain_mask", pretrain_mask)
     )
-    return loss - ptx_coef * pretraining
+    return backend.scalar(loss - ptx_coef * pretraining)
 
 
-def _mean_sequence_log_prob(named_logp: tuple[str, object], named_mask: tuple[str, object]) -> torch.Tensor:
+def _mean_sequence_log_prob(backend, named_logp: tuple[str, object], named_mask: tuple[str, object]):
     (logp_name, token_logp), (mask_name, mask) = named_logp, named_mask
-    logp = as_tensor(logp_name, token_logp)
-    if logp.ndim != 2 or 0 in logp.shape:
+    (logp,) = backend.floats(**{logp_name: token_logp})
+    if logp.ndim != 2 or math.prod(logp.shape) == 0:
         raise ValueError(f"{logp_name}: expected shape [B, T] (sequences, tokens), B, T >= 1, got {tuple(logp.shape)}")
-    valid = torch.as_tensor(mask, device=logp.device)
-    if valid.dtype != torch.bool:
-        raise ValueError(f"{mask_name}: expected bool flags (True on valid tokens), got dtype {valid.dtype}")
-    if valid.shape != logp.shape:
-        raise ValueError(f"{mask_name}: expected shape {tuple(logp.shape)} like {logp_name}, got {tuple(valid.shape)}")
-    return torch.where(valid, logp, torch.zeros_like(logp)).sum(dim=1).mean()
+    (valid,) = backend.flags(**{mask_name: mask})
+    check_same_shape(logp_name, logp, **{mask_name: valid})
+    return backend.xp.where(valid, logp, backend.xp.zeros_like(logp)).sum(axis=1).mean()

@@ -1,14 +1,4 @@
-"""Exact enumeration of tiny autoregressive policies, for expectations over responses without sampling.
-
-A policy over responses y = (y_0, …, y_{L−1}) of L tokens from a vocabulary of V is a table of next-token
-distributions π(· | y_<t), one row per prefix. With V, L ≤ 3 there are at most 27 responses, so every
-expectation over y ~ π is a finite sum, and the identities behind RLHF-PPO can be checked exactly:
-
-    π(y) = Π_t π(y_t | y_<t)                                               (chain rule of probability)
-    KL(π‖q) = Σ_y π(y) log π(y)/q(y) = Σ_t E_{y~π}[KL(π(·|y_<t) ‖ q(·|y_<t))]     (chain rule of KL)
-
-(claims STD-RLHF-2, STD-RLHF-3, RLHF-3, STD-KL-2; notes §PPO, RLHF part).
-"""
+"""Exact enumeration of tiny autoregressive policies, for expectations over responses without sampling."""
 
 from __future__ import annotations
 
@@ -24,8 +14,23 @@ _STOCHASTIC_ATOL = 1e-9
 
 
 def all_sequences(vocab_size: int, length: int) -> np.ndarray:
-    """Every response of ``length`` tokens from ``vocab_size`` tokens, ``[V^L, L]``, in lexicographic order
-    (response y has index Σ_i y_i V^(L−1−i))."""
+    """Every response of L tokens over a vocabulary of V, in lexicographic order.
+
+        index(y) = Σ_i y_i V^(L−1−i)
+
+    With V, L ≤ 3 there are at most 27 responses, so every expectation over y ~ π is a finite sum and the identities
+    behind RLHF-PPO (Ziegler et al. 2019 "Fine-Tuning Language Models from Human Preferences", §2) can be checked
+    exactly instead of by sampling.
+
+    Claims STD-RLHF-2, STD-RLHF-3; notes §PPO (RLHF part).
+
+    Args:
+        vocab_size: V ≥ 1.
+        length: L ≥ 1.
+
+    Returns:
+        The token indices, an integer numpy array of shape ``[V^L, L]``.
+    """
     vocab_size = check_positive_int("vocab_size", vocab_size)
     length = check_positive_int("length", length)
     return np.array(list(itertools.product(range(vocab_size), repeat=length)), dtype=int)
@@ -33,9 +38,24 @@ def all_sequences(vocab_size: int, length: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class AutoregressivePolicy:
-    """π(y_t | y_<t) for responses of ``length`` tokens: ``conditionals[row]`` is the next-token distribution
-    after one prefix. The rows hold the prefixes of 0, 1, …, L − 1 tokens in that order, each length in
-    lexicographic order (Σ_{t<L} V^t rows). Every entry is positive, so every log-probability is finite."""
+    """An autoregressive policy over responses of L tokens, as a table of next-token distributions.
+
+        π(y) = Π_t π(y_t | y_<t)                              (chain rule of probability)
+
+    ``conditionals[row]`` is the distribution π(· | y_<t) after one prefix; the rows hold the prefixes of 0, 1, …,
+    L − 1 tokens in that order, each length in lexicographic order (Σ_{t<L} V^t rows). Every entry is positive, so
+    every log-probability is finite. This is the object of the RLHF objective of Ziegler et al. 2019 "Fine-Tuning
+    Language Models from Human Preferences", §2, with the whole response space enumerated.
+
+    Claims STD-RLHF-2, STD-RLHF-3, RLHF-3; notes §PPO (RLHF part).
+
+    Args:
+        conditionals: positive next-token distributions, shape ``[Σ_{t<L} V^t, V]`` (rows sum to 1).
+        length: L ≥ 1.
+
+    Returns:
+        The policy; its methods give per-response and per-token arrays over :func:`all_sequences`.
+    """
 
     conditionals: np.ndarray  # [Σ_{t<L} V^t, V]
     length: int
@@ -120,14 +140,47 @@ class AutoregressivePolicy:
 
 
 def sequence_kl(p: AutoregressivePolicy, q: AutoregressivePolicy) -> float:
-    """KL(p‖q) = Σ_y p(y) log(p(y)/q(y)) over whole responses."""
+    """The KL divergence between two policies over whole responses.
+
+        KL(p ‖ q) = Σ_y p(y) log(p(y) / q(y))
+                  = Σ_t E_{y~p}[KL(p(·|y_<t) ‖ q(·|y_<t))]      (chain rule of KL, see :func:`token_kls`)
+
+    the penalty of the RLHF objective, E_{y~π}[score] − β KL(π ‖ π_ref) (Ziegler et al. 2019 "Fine-Tuning
+    Language Models from Human Preferences", §2; Ouyang et al. 2022 "Training language models to follow
+    instructions with human feedback", eq. 2).
+
+    Claims STD-RLHF-2, STD-KL-2; notes §PPO (RLHF part).
+
+    Args:
+        p: the policy the responses are drawn from.
+        q: a policy over the same responses (same V and L).
+
+    Returns:
+        KL(p ‖ q), a Python float.
+    """
     _check_same_responses(p, q)
     p_y, q_y = p.sequence_probs(), q.sequence_probs()
     return float(p_y @ (np.log(p_y) - np.log(q_y)))
 
 
 def token_kls(p: AutoregressivePolicy, q: AutoregressivePolicy) -> np.ndarray:
-    """KL(p(·|y_<t) ‖ q(·|y_<t)) over the whole vocabulary, for every response y and position t, ``[V^L, L]``."""
+    """The per-token KL divergences over the whole vocabulary, for every response and position.
+
+        KL_t(y) = Σ_v p(v | y_<t) log(p(v | y_<t) / q(v | y_<t))
+
+    whose expectation under p, summed over t, is :func:`sequence_kl` (chain rule of KL). The per-token reward of
+    RLHF penalises a one-sample estimate of it, log p(y_t|y_<t) − log q(y_t|y_<t) (Ziegler et al. 2019 "Fine-Tuning
+    Language Models from Human Preferences", §2; Schulman 2020 "Approximating KL Divergence" for the estimator).
+
+    Claims STD-RLHF-2, STD-KL-2; notes §PPO (RLHF part).
+
+    Args:
+        p: the policy the responses are drawn from.
+        q: a policy over the same responses.
+
+    Returns:
+        KL_t(y), a numpy array of shape ``[V^L, L]``.
+    """
     _check_same_responses(p, q)
     p_next, q_next = p.next_token_distributions(), q.next_token_distributions()
     return (p_next * (np.log(p_next) - np.log(q_next))).sum(axis=2)
