@@ -18,6 +18,7 @@ from lineage.laws.cases.losses import (
     distribution_pairs,
     kl_coef_cases,
     kl_samples,
+    measured_kls,
 )
 from lineage.laws.contracts import CONTRACTS, call
 from lineage.laws.law import expect_close, law
@@ -105,7 +106,7 @@ def paper_rule(target, case: KLCoefCase):
 @st.composite
 def kl_coef_pairs(draw) -> tuple[KLCoefCase, KLCoefCase]:
     case = draw(kl_coef_cases())
-    other = draw(st.floats(0.0, 3.0 * case.kl_target))
+    other = draw(measured_kls(case.kl_target))
     return case, KLCoefCase(case.beta, other, case.kl_target)
 
 
