@@ -23,6 +23,7 @@ class Capabilities:
     boundaries_in_call: bool = True  # the target itself sees the episode ends inside one call
     batch_in_call: bool = True  # a [T, B] batch reaches the target in one call
     any_mask_layout: bool = True  # a response mask may be left-padded or have gaps, not only right-padded
+    autograd: bool = False  # the target receives the law's torch tensors and its output tensor reaches the law
 
     def missing(self, requires: frozenset[str]) -> list[str]:
         """The required capabilities this convention lacks, described for a report."""
@@ -35,6 +36,8 @@ REASONS = {
     "boundaries_in_call": "the target computes one episode per call (the adapter splits at episode ends)",
     "batch_in_call": "the target takes one trajectory per call (the adapter loops over batch columns)",
     "any_mask_layout": "the convention's responses are right-padded by construction",
+    "autograd": "the convention hands the target copies and reads its output back as numpy: gradients through the "
+    "target are not observed",
 }
 
 
