@@ -56,7 +56,8 @@ def clip_fraction(logp_new, logp_old, advantages, *, clip_eps: float) -> float:
 def _ratio_and_advantages(logp_new, logp_old, advantages, clip_eps) -> tuple[torch.Tensor, torch.Tensor, float]:
     clip_eps = check_ratio_clip("clip_eps", clip_eps)
     new, old, adv = per_sample_tensors(logp_new=logp_new, logp_old=logp_old, advantages=advantages)
-    return torch.exp(new - old), adv, clip_eps
+    # log π_old and A are constants of the loss (fixed before the update): no gradient flows into them.
+    return torch.exp(new - old.detach()), adv.detach(), clip_eps
 
 
 def _clip_binds(ratio: torch.Tensor, adv: torch.Tensor, clip_eps: float) -> torch.Tensor:

@@ -37,6 +37,7 @@ def value_loss(values_new, values_old, returns, *, clip_eps: float, variant: str
     if variant not in VARIANTS:
         raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
     v, v_old, r = per_sample_tensors(values_new=values_new, values_old=values_old, returns=returns)
+    v_old, r = v_old.detach(), r.detach()  # constants of the loss (fixed before the update): no gradient into them
     clipped = (clip_value(v, v_old, clip_eps=clip_eps) - r) ** 2
     if variant == "clipped":
         return clipped.mean()
