@@ -11,12 +11,15 @@ another factor still fails.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 from hypothesis import find, settings
 
-from lineage.laws.cases.losses import KLCoefCase, kl_coef_cases
+import lineage.ppo
+from lineage.laws.cases.losses import KLCoefCase, ValueCase, kl_coef_cases
 from lineage.laws.law import LAWS, LawViolation
+from lineage.laws.losses import near_value_kink
 from lineage.ppo import adapt_kl_coef
 
 PAPER_RULE = LAWS["adapt_kl_coef.paper_rule"]
@@ -111,3 +114,26 @@ def factor_one_and_a_half(beta, kl, *, kl_target):
 def test_a_wrong_rule_still_fails(wrong):
     with pytest.raises(LawViolation):
         PAPER_RULE.verify(wrong, settings=settings(database=None, derandomize=True, max_examples=300))
+
+
+# --------------------------------------------------------------------------------------------------
+# The same pattern elsewhere: the finite-difference law of value_loss must keep away from the tie of the two errors.
+# --------------------------------------------------------------------------------------------------
+# V_new = 3 lies outside the band [−1, 1] and R = 2 halfway between V_new and V_clip = 1: (V − R)² = (V_clip − R)²
+# exactly, so ½·max has one-sided derivatives (V − R)/N = 1 and 0, and a central difference there gives ½ for any
+# correct loss. Simple values Hypothesis likes to draw.
+TIE_OUTSIDE_THE_BAND = ValueCase(values_new=[3.0], values_old=[0.0], returns=[2.0], clip_eps=1.0)
+VALUE_FD_LAW = LAWS["value_loss.gradient_vanishes_where_the_clipped_error_is_larger"]
+
+
+def test_a_central_difference_at_the_tie_of_the_value_errors_fails_a_correct_loss():
+    with pytest.raises(LawViolation, match="central differences"):
+        VALUE_FD_LAW.check(lineage.ppo.value_loss, TIE_OUTSIDE_THE_BAND)
+
+
+@pytest.mark.parametrize("shift", [0.0, 1e-3, -1e-3, 0.0099, -0.0099], ids=lambda s: f"R+{s}")
+def test_the_value_fd_law_never_draws_near_a_tie_of_the_errors(shift):
+    """The law's filter keeps every tie outside the band (exact, or within a central difference's reach: a step h
+    moves |V − R| and |V_clip − R| by ≤ h each, the gap between them by ≤ 2h = 2e-3 < KINK_MARGIN) out of its cases."""
+    case = replace(TIE_OUTSIDE_THE_BAND, returns=[2.0 + shift])
+    assert near_value_kink(case)
