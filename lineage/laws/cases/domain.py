@@ -273,6 +273,16 @@ KL_COEF_CORNERS = (
     Corner("KL = d_targ", lambda c: c.kl == c.kl_target, "d_targ drawn on purpose"),
     Corner("KL = 1.5·d_targ exactly (tie)", lambda c: c.kl == 1.5 * c.kl_target, "the threshold as the rule rounds it"),
     Corner("KL > 1.5·d_targ (β doubled)", lambda c: c.kl > 1.5 * c.kl_target, "KL in [0, 3·d_targ]"),
+    Corner(
+        "KL 1–8 % below 1.5·d_targ (β kept)",
+        lambda c: 0.92 * 1.5 * c.kl_target <= c.kl <= 0.99 * 1.5 * c.kl_target,
+        "a threshold times 1 ± 1, 3, 5 or 8 %",
+    ),
+    Corner(
+        "KL 1–8 % above d_targ/1.5 (β kept)",
+        lambda c: 1.01 * c.kl_target / 1.5 <= c.kl <= 1.08 * c.kl_target / 1.5,
+        "a threshold times 1 ± 1, 3, 5 or 8 %",
+    ),
     Corner("KL ≥ 10·d_targ", lambda c: c.kl >= 10 * c.kl_target, "KL in [3·d_targ, 100·d_targ]"),
     Corner("β = 0", lambda c: c.beta == 0, "0 drawn on purpose"),
     Corner("β > 1", lambda c: c.beta > 1, "β in [1e-3, 10]"),

@@ -266,21 +266,25 @@ def distribution_pairs(draw) -> TwoDistributions:
 
 def measured_kls(kl_target: float) -> st.SearchStrategy[float]:
     """A measured KL for the target d_targ: the thresholds d_targ/1.5 and 1.5·d_targ exactly (as rounded), d_targ and
-    0, values around the band, far above it (up to 100·d_targ) and below 0 (a k1 estimate can be negative)."""
+    0, and u·d_targ for u 1 %, 3 %, 5 % or 8 % to either side of a threshold (where a misplaced threshold shows),
+    around the band (0 to 3), far above it (3 to 100) and below 0 (−1 to 0: a k1 estimate can be negative)."""
+    offsets = st.sampled_from([-0.08, -0.05, -0.03, -0.01, 0.01, 0.03, 0.05, 0.08])
+    near = st.tuples(st.sampled_from([1 / 1.5, 1.5]), offsets).map(lambda p: p[0] * (1 + p[1]))
+    around, far, negative = st.floats(0.0, 3.0), st.floats(3.0, 100.0), st.floats(-1.0, 0.0)
     return st.one_of(
         st.sampled_from([kl_target / 1.5, 1.5 * kl_target, kl_target, 0.0]),
-        st.floats(0.0, 3.0 * kl_target),
-        st.floats(3.0 * kl_target, 100.0 * kl_target),
-        st.floats(-kl_target, 0.0),
+        st.one_of(near, around, far, negative).map(lambda u: u * kl_target),
     )
 
 
 @st.composite
 def kl_coef_cases(draw) -> KLCoefCase:
-    """d_targ positive, β ≥ 0 (0 included); the measured KL from ``measured_kls``."""
+    """d_targ positive, β ≥ 0 (0 a quarter of the time: every rule gives 0 then); the measured KL from
+    ``measured_kls``."""
     target = draw(st.floats(1e-3, 1.0), label="kl_target")
     kl = draw(measured_kls(target), label="kl")
-    beta = draw(st.one_of(st.just(0.0), st.floats(1e-3, 10.0)), label="beta")
+    positive = st.floats(1e-3, 10.0)
+    beta = draw(st.one_of(positive, positive, positive, st.just(0.0)), label="beta")  # β = 0 a quarter of the time
     return KLCoefCase(beta, kl, target)
 
 
