@@ -87,6 +87,10 @@ class Backend:
         """A numpy array of integers or bools computed by lineage itself (indices, masks) on this backend."""
         return self.xp.as_tensor(x, device=self.device) if self.is_torch else x
 
+    def no_gradient(self, x):
+        """``x`` as a constant of a loss: detached from the autograd graph (torch), unchanged (numpy)."""
+        return x.detach() if self.is_torch else x
+
     def result_dtype(self, *arrays):
         """The floating dtype of arrays computed from ``arrays`` together."""
         if self.is_torch:

@@ -24,8 +24,8 @@ EPS = np.finfo(np.float64).eps
 @given(data=st.data(), case=token_reward_cases())
 def test_gae_with_gamma_and_lambda_one_is_reward_to_go_minus_value(data, case):
     """STD-RLHF-5 (notes §PPO): with γ = λ = 1 and the episode terminated at each response's last valid token,
-    A_t = Σ_{t' ≥ t} r_{t'} − V_t for every valid token of right-padded responses; the next-state value at the
-    end (terminal, so 0) and the values on the padding never enter."""
+    A_t = Σ_{t' ≥ t} r_{t'} − V_t for every valid token, whatever the mask layout; the next-state value at the
+    end (terminal, so 0) and the values on the padding never enter (with γ = λ = 1 they telescope away)."""
     inputs = case.inputs()
     rewards, mask = token_rewards(**inputs, beta=case.beta), inputs["mask"]
     values = data.draw(arrays(np.float64, rewards.shape, elements=st.floats(-10.0, 10.0)), label="V")

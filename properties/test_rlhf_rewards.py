@@ -1,21 +1,17 @@
-"""The per-token RLHF reward builder beyond the right-padded batches of its contract laws (notes §PPO, RLHF
-part; claims RLHF-1, RLHF-2, STD-RLHF-1).
+"""The per-token RLHF reward builder on every mask layout (notes §PPO, RLHF part; claims RLHF-1, RLHF-2, STD-RLHF-1).
 
-The laws of the ``token_rewards`` contract (``lineage.laws.rlhf``: the per-token form, the sum
-over a response, padding ignored) run against lineage through ``test_laws.py`` on right-padded batches.
-Here the same laws run on the other layouts a mask describes (left padding, gaps), and one law says where
-the reference model enters: only through the KL term.
+The laws of the ``token_rewards`` contract (``lineage.laws.rlhf``: the per-token form, the sum over a response, padding
+ignored) run against lineage through ``test_laws.py``; their strategy draws right padding, left padding, gaps and
+full rows. Here the per-token and padding laws run once more with a left-padded example pinned, and one law says
+where the reference model enters: only through the KL term.
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import example, given
-from hypothesis import strategies as st
 
 from lineage.laws.cases.losses import TokenRewardCase, token_reward_cases
 from lineage.laws.contracts import CONTRACTS
@@ -32,22 +28,8 @@ LEFT_PADDED = TokenRewardCase(
 )
 
 
-@st.composite
-def any_layout_cases(draw) -> TokenRewardCase:
-    """A ``token_reward_cases`` batch whose mask is turned into left padding or redrawn with gaps, every
-    response keeping at least one valid token."""
-    case = draw(token_reward_cases())
-    if draw(st.booleans(), label="left padding"):
-        return replace(case, mask=[row[::-1] for row in case.mask])
-    rows, tokens = len(case.mask), len(case.mask[0])
-    flags = draw(st.lists(st.lists(st.booleans(), min_size=tokens, max_size=tokens), min_size=rows, max_size=rows))
-    kept = draw(st.lists(st.integers(0, tokens - 1), min_size=rows, max_size=rows), label="a valid token per row")
-    mask = [[flag or t == k for t, flag in enumerate(row)] for row, k in zip(flags, kept, strict=True)]
-    return replace(case, mask=mask)
-
-
 @pytest.mark.claim("RLHF-1", "STD-RLHF-1")
-@given(case=any_layout_cases())
+@given(case=token_reward_cases())
 @example(case=LEFT_PADDED)
 def test_per_token_form_and_padding_laws_hold_for_every_mask_layout(case):
     """RLHF-1, STD-RLHF-1 (notes §PPO, RLHF part): r_t = −β(log π − log π_ref) on every valid token, the score
@@ -58,7 +40,7 @@ def test_per_token_form_and_padding_laws_hold_for_every_mask_layout(case):
 
 
 @pytest.mark.claim("RLHF-2")
-@given(case=any_layout_cases())
+@given(case=token_reward_cases())
 def test_a_reference_equal_to_the_policy_leaves_only_the_score(case):
     """RLHF-2 (notes §PPO, RLHF part): the reference model enters only through −β(log π − log π_ref), so with
     π_ref = π every token gets 0 and the last valid token exactly its score — whatever β and log π are."""

@@ -9,6 +9,7 @@ import pytest
 import torch
 from stable_baselines3.common.buffers import RolloutBuffer
 
+import lineage
 from lineage.laws.cases.segments import Segment
 from lineage.laws.contracts import CONTRACTS, per_step
 from lineage.laws.law import LAWS, laws_for
@@ -134,11 +135,21 @@ def test_every_return_contract_of_every_library_convention_has_a_correct_target(
         ("tianshou", {"separate_flags"}),
         ("rlax", {"truncation_inside", "separate_flags", "batch_in_call"}),
         ("spinningup", {"separate_flags", "boundaries_in_call", "batch_in_call"}),
+        ("trl", {"any_mask_layout"}),
     ],
 )
 def test_each_convention_declares_what_its_library_cannot_express(convention, missing):
+    """(Only the canonical convention hands a target the law's own tensors, so every other one also lacks
+    ``autograd``.)"""
     capabilities = CONVENTIONS[convention].capabilities
-    assert {name for name, value in vars(capabilities).items() if not value} == missing
+    assert {name for name, value in vars(capabilities).items() if not value} == missing | {"autograd"}
+
+
+def test_the_canonical_convention_passes_tensors_to_a_torch_target_only():
+    assert CONVENTIONS["canonical"].capabilities.autograd
+    torch_target = make_target("ppo_clip_loss", lineage.ppo.ppo_clip_loss).as_contract()
+    numpy_target = make_target("ppo_clip_loss", lineage.ppo.ppo_clip_loss, framework="numpy").as_contract()
+    assert getattr(torch_target, "passes_tensors", True) and not numpy_target.passes_tensors
 
 
 @pytest.mark.parametrize(("convention", "contract"), sorted(CORRECT), ids=[f"{c}-{k}" for c, k in sorted(CORRECT)])

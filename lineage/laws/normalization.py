@@ -35,7 +35,7 @@ def standardised(target, batch: AdvantageBatch):
     a = batch.inputs()["advantages"]
     mismatches = []
     for ddof in (1, 0):
-        std = a.std(ddof=ddof)
+        std = scaled_std(a, ddof)
         expected = normalized(a, std)
         atol = scaled_tolerance(eps, 2 * np.max(np.abs(a)) / std, a.size) + np.abs(expected) * STD_OFFSET / std
         if np.all(np.abs(got - expected) <= atol):
@@ -47,6 +47,14 @@ def standardised(target, batch: AdvantageBatch):
 
 def normalized(a: np.ndarray, std: float) -> np.ndarray:
     return (a - a.mean()) / std
+
+
+def scaled_std(a: np.ndarray, ddof: int) -> float:
+    """The std computed on deviations scaled by the largest one: a spread down to the smallest normal numbers does not
+    underflow to 0 the way Σ(A − mean)² does (batches of a small spread are part of the domain)."""
+    centred = a - a.mean()
+    scale = float(np.max(np.abs(centred)))
+    return scale * float(np.sqrt(np.sum((centred / scale) ** 2) / (a.size - ddof))) if scale else 0.0
 
 
 @law(

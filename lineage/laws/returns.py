@@ -19,24 +19,15 @@ from lineage.laws.cases.segments import (
     SegmentCase,
     ShiftedFinalValue,
     SplitCase,
+    contract_cases,
     magnitudes,
     next_values,
     segment_cases,
     segments,
-    unit_interval,
 )
 from lineage.laws.contracts import CONTRACTS, Contract, call
 from lineage.laws.law import expect_close, law
 from lineage.laws.tolerance import rounding_tolerance
-
-# What each contract takes besides the segment, and how far one step's error is carried back.
-PARAMETERS = {
-    "td_errors": {},
-    "discounted_returns": {},
-    "n_step_advantages": {"n": st.integers(1, 70)},
-    "gae": {"lam": unit_interval()},
-    "lambda_returns": {"lam": unit_interval()},
-}
 
 
 def carry(contract: str, case: SegmentCase) -> float:
@@ -74,7 +65,7 @@ def following_step(outputs: np.ndarray) -> np.ndarray:
 
 
 def cases_for(contract: str, **segment_options) -> st.SearchStrategy[SegmentCase]:
-    return segment_cases(**PARAMETERS[contract], **segment_options)
+    return contract_cases(contract, **segment_options)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 A law that needs something a convention cannot express is reported "not applicable" with the reason,
 never passed and never failed. Laws that merely *could* draw inexpressible inputs run on the inputs the
 convention can express instead (for example, a library that treats every episode end as a termination
-is tested on segments whose inner episode ends are terminations).
+is tested on segments whose inner episode ends are terminations; a library whose responses are right-padded by
+construction is tested on right-padded masks).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from lineage.laws.cases.losses import TokenRewardCase
 from lineage.laws.cases.segments import Segment
 
 
@@ -20,6 +22,8 @@ class Capabilities:
     separate_flags: bool = True  # terminated and truncated reach the target as two flags
     boundaries_in_call: bool = True  # the target itself sees the episode ends inside one call
     batch_in_call: bool = True  # a [T, B] batch reaches the target in one call
+    any_mask_layout: bool = True  # a response mask may be left-padded or have gaps, not only right-padded
+    autograd: bool = False  # the target receives the law's torch tensors and its output tensor reaches the law
 
     def missing(self, requires: frozenset[str]) -> list[str]:
         """The required capabilities this convention lacks, described for a report."""
@@ -31,15 +35,26 @@ REASONS = {
     "separate_flags": "the target does not receive separate terminated and truncated flags",
     "boundaries_in_call": "the target computes one episode per call (the adapter splits at episode ends)",
     "batch_in_call": "the target takes one trajectory per call (the adapter loops over batch columns)",
+    "any_mask_layout": "the convention's responses are right-padded by construction",
+    "autograd": "the convention hands the target copies and reads its output back as numpy: gradients through the "
+    "target are not observed",
 }
 
 
 def restrict(case, capabilities: Capabilities):
     """``case`` with every segment inside it made expressible: without ``truncation_inside`` a truncated
-    step before the last one becomes a termination (the only episode end the convention knows)."""
+    step before the last one becomes a termination (the only episode end the convention knows); without
+    ``any_mask_layout`` every response mask becomes right padding with the same number of valid tokens per row."""
+    if not capabilities.any_mask_layout and isinstance(case, TokenRewardCase):
+        case = dataclasses.replace(case, mask=[_right_padded(row) for row in case.mask])
     if capabilities.truncation_inside:
         return case
     return _map_segments(case, _terminate_inner_truncations)
+
+
+def _right_padded(row: list) -> list:
+    valid = sum(bool(flag) for flag in row)
+    return [t < valid for t in range(len(row))]
 
 
 def _map_segments(value, transform):

@@ -62,7 +62,7 @@ def clipped_surrogate(logp_new, logp_old, advantages, *, clip_eps: float = CLIP_
 
     Returns:
         L^CLIP_i, shape ``[N]``; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
-        differentiable in ``logp_new`` (and ``advantages``).
+        differentiable in ``logp_new``; ``logp_old`` and ``advantages`` are constants (no gradient).
     """
     backend, ratio, adv, clip_eps = _ratio_and_advantages(logp_new, logp_old, advantages, clip_eps)
     xp = backend.xp
@@ -125,6 +125,9 @@ def clip_fraction(logp_new, logp_old, advantages, *, clip_eps: float = CLIP_EPS)
 def _ratio_and_advantages(logp_new, logp_old, advantages, clip_eps):
     clip_eps = check_ratio_clip("clip_eps", clip_eps)
     backend, (new, old, adv) = per_sample_floats(logp_new=logp_new, logp_old=logp_old, advantages=advantages)
+    # log π_old and the advantages are constants of the loss: a gradient into them would update whatever produced
+    # them (the rollout policy, the critic through GAE) (claim PPO-13).
+    old, adv = backend.no_gradient(old), backend.no_gradient(adv)
     return backend, backend.xp.exp(new - old), adv, clip_eps
 
 

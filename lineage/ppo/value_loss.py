@@ -65,11 +65,12 @@ def value_loss(values_new, values_old, returns, *, clip_eps: float, variant: str
 
     Returns:
         L^VF, a 0-d array; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
-        differentiable in ``values_new`` (and ``returns``).
+        differentiable in ``values_new``; ``values_old`` and ``returns`` are constants (no gradient).
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
     backend, (v, v_old, r) = per_sample_floats(values_new=values_new, values_old=values_old, returns=returns)
+    v_old, r = backend.no_gradient(v_old), backend.no_gradient(r)  # constants of the loss (claim PPO-13)
     clipped = (clip_value(v, v_old, clip_eps=clip_eps) - r) ** 2
     if variant == "clipped":
         return backend.scalar(clipped.mean())

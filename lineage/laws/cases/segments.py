@@ -168,6 +168,22 @@ def segment_cases(
     )
 
 
+# What each return/advantage contract takes besides the segment, drawn with its boundary values: n from 1 to beyond
+# any segment's length (n ≥ T makes the n-step estimate the bootstrapped return).
+CONTRACT_PARAMETERS = {
+    "td_errors": {},
+    "discounted_returns": {},
+    "n_step_advantages": {"n": st.integers(1, 70)},
+    "gae": {"lam": unit_interval()},
+    "lambda_returns": {"lam": unit_interval()},
+}
+
+
+def contract_cases(contract: str, **segment_options) -> st.SearchStrategy[SegmentCase]:
+    """The cases of a return/advantage contract: a segment, γ, and λ or n where the contract takes them."""
+    return segment_cases(**CONTRACT_PARAMETERS[contract], **segment_options)
+
+
 @dataclass(frozen=True)
 class ShiftedFinalValue:
     """A case, and a change ``delta`` to V(s_{t+1}) at a step ``step`` that ends an episode or the segment."""

@@ -15,13 +15,16 @@ token holds TRL's placeholder log-probability 1.0 (``INVALID_LOGPROB``) on both 
 the padded token's term is −1 in the policy loss and 1 under the value loss's ½·mean, so only a case whose own
 mean term is exactly that hides the mistake. The rewards' batch is passed as it is, padding values included: where
 TRL puts the score is what the token_rewards laws check (TRL's trainer places it on the first padded token after the
-response, lm-human-preferences and the contract on the last response token).
+response, lm-human-preferences and the contract on the last response token). TRL's responses are right-padded by
+construction (``padding_mask = index > sequence_length``), so the laws draw right-padded masks for this convention
+(capability ``any_mask_layout``): left padding or gaps are not TRL inputs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from lineage.oracle.capabilities import Capabilities
 from lineage.oracle.conventions.base import Convention, TargetCall
 from lineage.oracle.numerics import Numerics
 
@@ -48,6 +51,7 @@ class TRL(Convention):
     name = "trl"
     summary = "TRL-style: [batch, tokens] tensors; losses are masked token means, rewards take a padding mask"
     numerics = Numerics("torch", "float32")
+    capabilities = Capabilities(any_mask_layout=False)
     signatures = {
         "ppo_clip_loss": "target(logp_new, logp_old, advantages, mask, clip_eps) -> masked token-mean loss",
         "value_loss": "target(values_new, values_old, returns, mask, clip_eps) -> ½ masked token-mean of the max",
