@@ -53,7 +53,6 @@ class Contract:
     shape: Callable[[dict[str, np.ndarray]], tuple[int, ...]] = per_step
     framework: str | None = None  # the arrays a target of this contract expects by default (None: numpy)
     differentiable: tuple[str, ...] = ()  # the input a torch loss is trained through (its gradient is checked)
-    constants: tuple[str, ...] = ()  # inputs the loss treats as constants: no gradient may flow into them
 
     def signature(self) -> str:
         keywords = f", *, {', '.join(self.parameters)}" if self.parameters else ""
@@ -87,7 +86,6 @@ def _value_loss_contract(name: str, exact_form: Callable, reference: Callable) -
         reference=reference,
         framework="torch",
         differentiable=("values_new",),
-        constants=("values_old", "returns"),
     )
 
 
@@ -150,7 +148,6 @@ CONTRACTS = {
             reference=ppo.ppo_clip_loss,
             framework="torch",
             differentiable=("logp_new",),
-            constants=("logp_old", "advantages"),
         ),
         _value_loss_contract("value_loss", exact.value_loss, ppo.value_loss),
         _value_loss_contract(

@@ -19,8 +19,8 @@ import numpy as np
 from lineage.laws import exact
 from lineage.laws.autograd import differentiate, expect_between, gradient_of
 from lineage.laws.cases.losses import ClipCase, ValueCase, clip_cases, value_cases
-from lineage.laws.contracts import CONTRACTS, Contract, call
-from lineage.laws.law import LawViolation, expect_close, law, significant
+from lineage.laws.contracts import CONTRACTS, call
+from lineage.laws.law import expect_close, law
 from lineage.laws.tolerance import (
     ROUNDING_FACTOR,
     finite_difference_step,
@@ -292,40 +292,3 @@ value_gradient_law("clipped_value_loss", ("PPO-17",), "mean (V_clip − R)²")
 # --------------------------------------------------------------------------------------------------
 # Constants of the losses receive no gradient
 # --------------------------------------------------------------------------------------------------
-WHY_CONSTANT = {
-    "logp_old": "log π_old belongs to the policy that sampled the batch, fixed before the update",
-    "advantages": "the advantages are estimates fixed before the update: a gradient here trains the critic through "
-    "the policy loss",
-    "values_old": "V_old is the critic's prediction when the batch was collected, the centre of the clip band",
-    "returns": "the returns are the critic's regression target: a gradient here moves the target towards the "
-    "prediction",
-}
-
-
-def constants_law(contract: Contract, cases) -> None:
-    @law(contract.name, claims=("PPO-13",), section="§PPO (update order)", cases=cases, requires=AUTOGRAD)
-    def constants_get_no_gradient(target, case):
-        result = differentiate(contract, target, case, contract.arguments)
-        if result is None:  # the function under test is handed numpy arrays: nothing to differentiate
-            return
-        for name in contract.constants:
-            gradient = result.gradients[name]
-            if gradient is not None and np.any(gradient != 0):
-                index = int(np.flatnonzero(gradient != 0)[0])
-                raise LawViolation(
-                    f"∂{contract.output}/∂{name} = {significant(gradient)}: {WHY_CONSTANT[name]}; the loss must treat "
-                    f"it as a constant (detach it), so that it receives no gradient (None or exactly 0)",
-                    expected=np.zeros_like(gradient),
-                    got=gradient,
-                    index=index,
-                )
-
-    constants_get_no_gradient.__doc__ = f"""{", ".join(contract.constants)} are constants of the loss, frozen before
-    the update: handed in as tensors that require grad (like every other input), they receive no gradient — autograd
-    gives None or exactly 0. Treating them as constants is the loss's job; one that lets gradient flow into them
-    updates whatever produced them ({"; ".join(WHY_CONSTANT[name] for name in contract.constants)})."""
-
-
-constants_law(CLIP, clip_cases())
-constants_law(CONTRACTS["value_loss"], value_cases())
-constants_law(CONTRACTS["clipped_value_loss"], value_cases())
