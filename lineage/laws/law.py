@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from hypothesis import example, given
+from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as Settings
 from hypothesis.statistics import collector
 from hypothesis.strategies import SearchStrategy
@@ -94,11 +95,17 @@ class Law:
         return f"law {self.id} ({', '.join(self.claims)}; notes {self.section}):\n{self.statement}"
 
     def verify(
-        self, target: Callable, settings: Settings | None = None, restrict: Callable | None = None, pinned: tuple = ()
+        self,
+        target: Callable,
+        settings: Settings | None = None,
+        restrict: Callable | None = None,
+        pinned: tuple = (),
+        seed: int | None = None,
     ) -> None:
         """Search for a case where ``target`` breaks the law; raise the minimal violation if found.
         The law's own examples and the ``pinned`` cases (the bug zoo's minimal inputs for this law) run first;
-        ``restrict`` maps every case to one the target's calling convention can express."""
+        ``restrict`` maps every case to one the target's calling convention can express; ``seed`` fixes
+        Hypothesis' random choices (``hypothesis.seed``: the same seed draws the same cases)."""
 
         def run(case):
             with recording_calls() as calls:
@@ -115,6 +122,8 @@ class Law:
             test = example(case=restrict(case))(test)
         if settings is not None:
             test = settings(test)
+        if seed is not None:
+            test = hypothesis_seed(seed)(test)
         test.hypothesis.inner_test._hypothesis_internal_add_digest = self.id.encode()
         try:
             test()

@@ -1,7 +1,7 @@
 """Command line: run the oracle in the caller's own environment.
 
     python -m lineage.oracle gae=mypkg.adv:compute_gae [lambda_returns=...] --convention cleanrl \\
-        [--framework torch] [--dtype float32] [--profile oracle] [--json report.json] [--quiet]
+        [--framework torch] [--dtype float32] [--profile oracle] [--seed 0] [--json report.json] [--quiet]
 
 Prints a report per target (the law, the minimal counterexample, expected vs got, the likely cause and a
 repro for every failing law; a count line at the end) and exits 1 if any target failed, 2 on bad usage.
@@ -15,7 +15,7 @@ import sys
 
 from lineage.oracle.conventions import CONVENTIONS
 from lineage.oracle.numerics import DTYPES, FRAMEWORKS
-from lineage.oracle.runner import check_target
+from lineage.oracle.runner import DEFAULT_SEED, check_seed, check_target
 from lineage.oracle.targets import TargetError, make_target, parse_target_option
 
 
@@ -26,10 +26,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--framework", choices=FRAMEWORKS, default=None)
     parser.add_argument("--dtype", choices=DTYPES, default=None)
     parser.add_argument("--profile", default="oracle", help="oracle-quick, oracle (default), oracle-thorough")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"Hypothesis seed (default {DEFAULT_SEED}): the same seed gives the same verdicts, others explore",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the reports as JSON")
     parser.add_argument("--quiet", action="store_true", help="one line per law instead of the full report")
     args = parser.parse_args(argv)
     try:
+        check_seed(args.seed)
         targets = [
             make_target(
                 *parse_target_option(option), convention=args.convention, framework=args.framework, dtype=args.dtype
@@ -39,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     except (TargetError, ValueError) as problem:
         print(f"lineage oracle: {problem}", file=sys.stderr)
         return 2
-    reports = [check_target(target, profile=args.profile) for target in targets]
+    reports = [check_target(target, profile=args.profile, seed=args.seed) for target in targets]
     for report in reports:
         print(report.render(compact=args.quiet), end="\n\n")
     if args.json:

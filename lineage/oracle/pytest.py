@@ -28,7 +28,7 @@ from lineage.laws.law import Law, laws_for
 from lineage.laws.profiles import oracle_settings
 from lineage.oracle.preflight import Problem, preflight
 from lineage.oracle.report import LawResult, Status, build_report
-from lineage.oracle.runner import declared_failure, run_law
+from lineage.oracle.runner import DEFAULT_SEED, check_seed, declared_failure, run_law
 from lineage.oracle.targets import Target, TargetError, make_target, parse_target_option
 
 _RESULT_KEY = "lineage_oracle_result"
@@ -43,15 +43,19 @@ def law_tests(
     dtype: str | None = None,
     profile: str = "oracle",
     expected_failures: dict[str, str] | None = None,
+    seed: int = DEFAULT_SEED,
 ):
-    """A pytest test function parametrized over the laws of ``contract``, run against ``function``."""
+    """A pytest test function parametrized over the laws of ``contract``, run against ``function`` (the options
+    are :func:`lineage.oracle.check`'s)."""
     target = make_target(contract, function, convention=convention, framework=framework, dtype=dtype)
+    check_seed(seed)
     laws = laws_for(contract)
 
     @pytest.mark.parametrize("law", laws, ids=[law.id for law in laws])
     def test(law: Law) -> None:
         reason = declared_failure(expected_failures, law)
-        enforce(run_law(target, law, oracle_settings(profile), _preflight(target), expected_failure=reason))
+        settings, problems = oracle_settings(profile), _preflight(target)
+        enforce(run_law(target, law, settings, problems, expected_failure=reason, seed=seed))
 
     return test
 
@@ -86,6 +90,7 @@ class TargetRun:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.profile = config.getoption("lineage_profile")
+        self.seed = configured_seed(config)
         self.targets = configured_targets(config)
         self.results: dict[tuple[str, str], list[LawResult]] = defaultdict(list)
 
@@ -108,8 +113,16 @@ class TargetRun:
         terminalreporter.section("lineage oracle")
         for target in self.targets:
             results = sorted(self.results[(target.label, target.contract)], key=lambda r: r.law)
-            report = build_report(target, self.profile, _preflight(target), results)
+            report = build_report(target, self.profile, _preflight(target), results, seed=self.seed)
             terminalreporter.write_line(report.render(compact=True))
+
+
+def configured_seed(config: pytest.Config) -> int:
+    """``--lineage-seed``, or a usage error."""
+    try:
+        return check_seed(config.getoption("lineage_seed"))
+    except ValueError as problem:
+        raise pytest.UsageError(f"--lineage-seed: {problem}") from None
 
 
 def configured_targets(config: pytest.Config) -> list[Target]:
@@ -172,8 +185,8 @@ class LawItem(pytest.Item):
         self.add_marker(pytest.mark.claim(*law.claims))
 
     def runtest(self) -> None:
-        profile = self.config.getoption("lineage_profile")
-        result = run_law(self.target, self.law, oracle_settings(profile), _preflight(self.target))
+        settings = oracle_settings(self.config.getoption("lineage_profile"))
+        result = run_law(self.target, self.law, settings, _preflight(self.target), seed=configured_seed(self.config))
         self.user_properties.append((_RESULT_KEY, (self.target.label, self.target.contract, result.to_dict())))
         enforce(result)
 

@@ -75,6 +75,7 @@ class Report:
     convention: str
     numerics: str
     profile: str
+    seed: int | None = None  # Hypothesis' seed: the same seed gives the same verdicts
     preflight: list[str] = field(default_factory=list)  # problems found before any law
     results: list[LawResult] = field(default_factory=list)
     seconds: float = 0.0
@@ -83,6 +84,11 @@ class Report:
     def ok(self) -> bool:
         """No law failed and the preflight passed (warnings and expected failures do not fail a target)."""
         return not self.preflight and all(r.status is not Status.FAILED for r in self.results)
+
+    @property
+    def verdict(self) -> str:
+        """``"passed"`` or ``"failed"`` (what :attr:`ok` says, for dashboards)."""
+        return "passed" if self.ok else "failed"
 
     def counts(self) -> dict[str, int]:
         return {status.value: sum(r.status is status for r in self.results) for status in Status}
@@ -96,7 +102,8 @@ class Report:
 
     def render(self, compact: bool = False) -> str:
         """The whole report; ``compact`` keeps one line per law (pytest shows the failures already)."""
-        lines = [f"lineage oracle: {self.contract} = {self.target}  (convention {self.convention}, {self.numerics})"]
+        settings = f"convention {self.convention}, {self.numerics}; profile {self.profile}, seed {self.seed}"
+        lines = [f"lineage oracle: {self.contract} = {self.target}  ({settings})"]
         if self.preflight:
             lines += ["Preflight failed, so no law was run:", *(f"  - {p}" for p in self.preflight)]
         for result in self.results:
@@ -109,7 +116,7 @@ class Report:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["results"] = [r.to_dict() for r in self.results]
-        data["ok"], data["counts"] = self.ok, self.counts()
+        data["verdict"], data["ok"], data["counts"] = self.verdict, self.ok, self.counts()
         return data
 
     def to_json(self) -> str:
@@ -121,11 +128,17 @@ class Report:
 
 
 def build_report(
-    target: Target, profile: str, problems: list[Problem], results: list[LawResult], seconds: float | None = None
+    target: Target,
+    profile: str,
+    problems: list[Problem],
+    results: list[LawResult],
+    seconds: float | None = None,
+    *,
+    seed: int | None = None,
 ) -> Report:
     """The report of one target, as every entry point shows it (``seconds`` defaults to the laws' own time)."""
     numerics = f"{target.numerics.framework} {target.numerics.dtype}"
-    report = Report(target.label, target.contract, target.convention.name, numerics, profile)
+    report = Report(target.label, target.contract, target.convention.name, numerics, profile, seed)
     report.preflight = [f"{p.check}: {p.message}" for p in problems]
     report.results = list(results)
     report.seconds = sum(r.seconds for r in results) if seconds is None else seconds
