@@ -37,6 +37,18 @@ class LawViolation(AssertionError):
         self.calls: list = []  # every input the target was called with while the law failed
 
 
+class LawAborted(BaseException):
+    """Ends a law's search at once, without shrinking: Hypothesis treats only ``Exception`` (and ``SystemExit``,
+    ``GeneratorExit``) as a failing example, so this ``BaseException`` propagates out of the search. The oracle
+    raises it when a call of the target did not return in time; ``case`` and ``calls`` are set as for
+    :class:`LawViolation`."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.case = None
+        self.calls: list = []
+
+
 _CALLS: ContextVar[list | None] = ContextVar("lineage_law_calls", default=None)
 
 
@@ -111,7 +123,7 @@ class Law:
             with recording_calls() as calls:
                 try:
                     self.check(target, case)
-                except LawViolation as violation:
+                except (LawViolation, LawAborted) as violation:
                     violation.case, violation.calls = case, list(calls)
                     raise
 

@@ -26,6 +26,7 @@ import pytest
 
 from lineage.laws.law import Law, laws_for
 from lineage.laws.profiles import oracle_settings
+from lineage.oracle.calls import DEFAULT_TIME_LIMIT, check_time_limit
 from lineage.oracle.preflight import Problem, preflight
 from lineage.oracle.report import LawResult, Status, build_report
 from lineage.oracle.runner import DEFAULT_SEED, check_seed, declared_failure, run_law
@@ -44,18 +45,20 @@ def law_tests(
     profile: str = "oracle",
     expected_failures: dict[str, str] | None = None,
     seed: int = DEFAULT_SEED,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ):
     """A pytest test function parametrized over the laws of ``contract``, run against ``function`` (the options
     are :func:`lineage.oracle.check`'s)."""
     target = make_target(contract, function, convention=convention, framework=framework, dtype=dtype)
     check_seed(seed)
+    check_time_limit(time_limit)
     laws = laws_for(contract)
 
     @pytest.mark.parametrize("law", laws, ids=[law.id for law in laws])
     def test(law: Law) -> None:
         reason = declared_failure(expected_failures, law)
-        settings, problems = oracle_settings(profile), _preflight(target)
-        enforce(run_law(target, law, settings, problems, expected_failure=reason, seed=seed))
+        settings, problems = oracle_settings(profile), _preflight(target, time_limit)
+        enforce(run_law(target, law, settings, problems, expected_failure=reason, seed=seed, time_limit=time_limit))
 
     return test
 
@@ -70,14 +73,14 @@ def enforce(result: LawResult) -> None:
         pytest.xfail(result.reason)
 
 
-_PREFLIGHT: dict[Target, list[Problem]] = {}
+_PREFLIGHT: dict[tuple[Target, float | None], list[Problem]] = {}
 
 
-def _preflight(target: Target) -> list[Problem]:
-    """Preflight once per target and process."""
-    if target not in _PREFLIGHT:
-        _PREFLIGHT[target] = preflight(target)
-    return _PREFLIGHT[target]
+def _preflight(target: Target, time_limit: float | None) -> list[Problem]:
+    """Preflight once per target (and time limit) and process."""
+    if (target, time_limit) not in _PREFLIGHT:
+        _PREFLIGHT[target, time_limit] = preflight(target, time_limit)
+    return _PREFLIGHT[target, time_limit]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -91,6 +94,7 @@ class TargetRun:
         self.config = config
         self.profile = config.getoption("lineage_profile")
         self.seed = configured_seed(config)
+        self.time_limit = configured_time_limit(config)
         self.targets = configured_targets(config)
         self.results: dict[tuple[str, str], list[LawResult]] = defaultdict(list)
 
@@ -113,7 +117,8 @@ class TargetRun:
         terminalreporter.section("lineage oracle")
         for target in self.targets:
             results = sorted(self.results[(target.label, target.contract)], key=lambda r: r.law)
-            report = build_report(target, self.profile, _preflight(target), results, seed=self.seed)
+            problems = _preflight(target, self.time_limit)
+            report = build_report(target, self.profile, problems, results, seed=self.seed, time_limit=self.time_limit)
             terminalreporter.write_line(report.render(compact=True))
 
 
@@ -123,6 +128,14 @@ def configured_seed(config: pytest.Config) -> int:
         return check_seed(config.getoption("lineage_seed"))
     except ValueError as problem:
         raise pytest.UsageError(f"--lineage-seed: {problem}") from None
+
+
+def configured_time_limit(config: pytest.Config) -> float | None:
+    """``--lineage-time-limit`` (0: no limit), or a usage error."""
+    try:
+        return check_time_limit(config.getoption("lineage_time_limit") or None)
+    except ValueError as problem:
+        raise pytest.UsageError(f"--lineage-time-limit: {problem}") from None
 
 
 def configured_targets(config: pytest.Config) -> list[Target]:
@@ -168,7 +181,7 @@ class PreflightItem(pytest.Item):
         self.target = target
 
     def runtest(self) -> None:
-        problems = _preflight(self.target)
+        problems = _preflight(self.target, configured_time_limit(self.config))
         if problems:
             pytest.fail("\n".join(f"preflight {p.check}: {p.message}" for p in problems), pytrace=False)
 
@@ -186,7 +199,9 @@ class LawItem(pytest.Item):
 
     def runtest(self) -> None:
         settings = oracle_settings(self.config.getoption("lineage_profile"))
-        result = run_law(self.target, self.law, settings, _preflight(self.target), seed=configured_seed(self.config))
+        seed, time_limit = configured_seed(self.config), configured_time_limit(self.config)
+        problems = _preflight(self.target, time_limit)
+        result = run_law(self.target, self.law, settings, problems, seed=seed, time_limit=time_limit)
         self.user_properties.append((_RESULT_KEY, (self.target.label, self.target.contract, result.to_dict())))
         enforce(result)
 

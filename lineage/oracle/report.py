@@ -34,6 +34,7 @@ class LawResult:
     reason: str = ""  # why not applicable / skipped / a warning / an expected failure
     message: str = ""  # the violation: expected vs got, first differing index
     counterexample: str = ""  # the minimal failing input, as named fields
+    shrunk: bool = True  # False: the counterexample is the input a call hung on (the search stopped there)
     likely_cause: str = ""
     repro: str = ""
     examples: int = 0
@@ -58,7 +59,10 @@ class LawResult:
         if self.status in (Status.FAILED, Status.WARNING, Status.EXPECTED_FAILURE):
             lines += ["  Law:", *_indent(self.statement, 6)]
             if self.counterexample:
-                lines += ["  Minimal counterexample (shrunk by Hypothesis):", *_indent(self.counterexample, 6)]
+                label = (
+                    "Minimal counterexample (shrunk by Hypothesis)" if self.shrunk else "Counterexample (not shrunk)"
+                )
+                lines += [f"  {label}:", *_indent(self.counterexample, 6)]
             if self.message:
                 lines += ["  Expected vs got:", *_indent(self.message, 6)]
             if self.likely_cause:
@@ -76,6 +80,7 @@ class Report:
     numerics: str
     profile: str
     seed: int | None = None  # Hypothesis' seed: the same seed gives the same verdicts
+    time_limit: float | None = None  # seconds each call of the target could take (None: no limit)
     preflight: list[str] = field(default_factory=list)  # problems found before any law
     results: list[LawResult] = field(default_factory=list)
     seconds: float = 0.0
@@ -102,7 +107,8 @@ class Report:
 
     def render(self, compact: bool = False) -> str:
         """The whole report; ``compact`` keeps one line per law (pytest shows the failures already)."""
-        settings = f"convention {self.convention}, {self.numerics}; profile {self.profile}, seed {self.seed}"
+        limit = "no time limit" if self.time_limit is None else f"time limit {self.time_limit:g} s per call"
+        settings = f"convention {self.convention}, {self.numerics}; profile {self.profile}, seed {self.seed}, {limit}"
         lines = [f"lineage oracle: {self.contract} = {self.target}  ({settings})"]
         if self.preflight:
             lines += ["Preflight failed, so no law was run:", *(f"  - {p}" for p in self.preflight)]
@@ -135,10 +141,11 @@ def build_report(
     seconds: float | None = None,
     *,
     seed: int | None = None,
+    time_limit: float | None = None,
 ) -> Report:
     """The report of one target, as every entry point shows it (``seconds`` defaults to the laws' own time)."""
     numerics = f"{target.numerics.framework} {target.numerics.dtype}"
-    report = Report(target.label, target.contract, target.convention.name, numerics, profile, seed)
+    report = Report(target.label, target.contract, target.convention.name, numerics, profile, seed, time_limit)
     report.preflight = [f"{p.check}: {p.message}" for p in problems]
     report.results = list(results)
     report.seconds = sum(r.seconds for r in results) if seconds is None else seconds

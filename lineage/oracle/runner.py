@@ -15,6 +15,8 @@ from hypothesis.reporting import with_reporter
 from lineage.bugzoo import BUGS, pinned_cases
 from lineage.laws.law import Law, LawViolation, counting_examples, laws_for
 from lineage.laws.profiles import oracle_settings
+from lineage.oracle.calls import DEFAULT_TIME_LIMIT, CallTimedOut, check_time_limit, stuck
+from lineage.oracle.calls import time_limit as time_limit_of
 from lineage.oracle.capabilities import restrict
 from lineage.oracle.preflight import Problem, preflight
 from lineage.oracle.report import LawResult, Report, Status, build_report
@@ -34,6 +36,7 @@ def check(
     profile: str = "oracle",
     expected_failures: dict[str, str] | None = None,
     seed: int = DEFAULT_SEED,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> Report:
     """Check ``function`` against every law of ``contract``, in its library's calling convention.
 
@@ -52,6 +55,10 @@ def check(
       expected_failures: law name or id → the reason it is expected to fail (reported, not failed).
       seed: fixes Hypothesis' random choices (default ``DEFAULT_SEED``, printed in the report): the same seed
         gives the same verdicts run after run; another seed explores other inputs.
+      time_limit: seconds each call of the target may take (default ``DEFAULT_TIME_LIMIT``; None: no limit). A
+        call that takes longer fails its law with the input it hung on (unshrunk), and the target is not called
+        again while that call runs (a thread cannot be stopped: see :mod:`lineage.oracle.calls`), so its
+        remaining laws are skipped.
 
     Returns:
       The :class:`~lineage.oracle.report.Report`: a result per law (passed, failed, warning, expected failure, not
@@ -63,7 +70,7 @@ def check(
       TargetError: the target cannot be imported or the convention has no form of the contract.
     """
     target = make_target(contract, function, convention=convention, framework=framework, dtype=dtype)
-    return check_target(target, profile=profile, expected_failures=expected_failures, seed=seed)
+    return check_target(target, profile=profile, expected_failures=expected_failures, seed=seed, time_limit=time_limit)
 
 
 def check_target(
@@ -72,17 +79,28 @@ def check_target(
     profile: str = "oracle",
     expected_failures: dict[str, str] | None = None,
     seed: int = DEFAULT_SEED,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> Report:
     """Preflight ``target``, then run every law of its contract against it."""
     check_seed(seed)
+    check_time_limit(time_limit)
     started = time.perf_counter()
-    problems = preflight(target)
+    problems = preflight(target, time_limit)
     settings = oracle_settings(profile)
     results = [
-        run_law(target, law, settings, problems, expected_failure=declared_failure(expected_failures, law), seed=seed)
+        run_law(
+            target,
+            law,
+            settings,
+            problems,
+            expected_failure=declared_failure(expected_failures, law),
+            seed=seed,
+            time_limit=time_limit,
+        )
         for law in laws_for(target.contract)
     ]
-    return build_report(target, profile, problems, results, time.perf_counter() - started, seed=seed)
+    seconds = time.perf_counter() - started
+    return build_report(target, profile, problems, results, seconds, seed=seed, time_limit=time_limit)
 
 
 def check_seed(seed: int) -> int:
@@ -112,6 +130,7 @@ def run_law(
     *,
     expected_failure: str | None = None,
     seed: int = DEFAULT_SEED,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> LawResult:
     """One law against one target: passed / failed / warning / expected failure / not applicable / skipped."""
     result = LawResult(law.id, law.claims, law.section, law.statement, Status.PASSED)
@@ -122,9 +141,27 @@ def run_law(
     if missing:
         result.status, result.reason = Status.NOT_APPLICABLE, f"not applicable: {'; '.join(missing)}"
         return result
+    hung = stuck(target.function)
+    if hung is not None:
+        result.status, result.reason = Status.SKIPPED, f"skipped: {hung.message()}"
+        return result
     started, examples = time.perf_counter(), [0]
     try:
-        with counting_examples() as examples, with_reporter(lambda _: None), seed_only_draws():
+        with time_limit_of(time_limit), counting_examples() as examples, with_reporter(lambda _: None):
+            failure = _search(target, law, settings, seed)
+            if failure is not None:
+                _describe(result, target, law, failure)
+    finally:
+        result.examples, result.seconds = examples[0], time.perf_counter() - started
+    if result.status is Status.FAILED and expected_failure:
+        result.status, result.reason = Status.EXPECTED_FAILURE, f"declared expected failure: {expected_failure}"
+    return result
+
+
+def _search(target: Target, law: Law, settings: Settings, seed: int) -> BaseException | None:
+    """Hypothesis' search for a counterexample: None if the law held, else what ended the search."""
+    try:
+        with seed_only_draws():
             law.verify(
                 target.as_contract(),
                 settings=settings,
@@ -132,20 +169,38 @@ def run_law(
                 pinned=pinned_cases(law.id),
                 seed=law_seed(seed, law),
             )
-    except LawViolation as violation:
-        _describe_failure(result, target, law, violation)
+    except (LawViolation, CallTimedOut, HypothesisException) as failure:
+        return failure
     except ExceptionGroup as group:  # several distinct failures: report the first
         violations = group.subgroup(LawViolation)
         if violations is None:
             raise
-        _describe_failure(result, target, law, _first(violations))
-    except HypothesisException as problem:  # e.g. Flaky: the target answered differently to the same input
-        result.status, result.message = Status.FAILED, f"{type(problem).__name__}: {problem}"
-    finally:
-        result.examples, result.seconds = examples[0], time.perf_counter() - started
-    if result.status is Status.FAILED and expected_failure:
-        result.status, result.reason = Status.EXPECTED_FAILURE, f"declared expected failure: {expected_failure}"
-    return result
+        return _first(violations)
+    return None
+
+
+def _describe(result: LawResult, target: Target, law: Law, failure: BaseException) -> None:
+    if isinstance(failure, CallTimedOut):
+        _describe_timeout(result, target, law, failure)
+    elif isinstance(failure, LawViolation):
+        try:
+            _describe_failure(result, target, law, failure)
+        except CallTimedOut:  # calling the target again on the failing input (float32 check, repro) hung
+            result.status, result.message, result.counterexample = Status.FAILED, str(failure), repr(failure.case)
+            result.repro = "(not written: calling the target again on this input did not return in time)"
+    else:  # e.g. Flaky: the target answered differently to the same input
+        result.status, result.message = Status.FAILED, f"{type(failure).__name__}: {failure}"
+
+
+def _describe_timeout(result: LawResult, target: Target, law: Law, timeout: CallTimedOut) -> None:
+    """The law failed on the input the target hung on; the search stopped there, unshrunk."""
+    result.status = Status.FAILED
+    result.message = (
+        f"{timeout} on this input (the search stopped at the first call that hung, without shrinking; the call is "
+        "still running in a background daemon thread, and the target is not called again meanwhile)"
+    )
+    result.counterexample, result.shrunk = repr(timeout.case), False
+    result.repro = repro(target, law, timeout.calls[-1:])  # the call that hung
 
 
 @contextmanager

@@ -16,6 +16,7 @@ import numpy as np
 from lineage.arrays import to_numpy
 from lineage.laws.contracts import CONTRACTS
 from lineage.laws.law import LawViolation
+from lineage.oracle import calls
 from lineage.oracle.capabilities import Capabilities
 from lineage.oracle.numerics import Numerics
 
@@ -41,6 +42,7 @@ class Convention:
     numerics: Numerics = Numerics()
     fixed_numerics: bool = False  # the target computes in ``numerics`` whatever the user asks for
     signatures: dict[str, str] = {}  # contract -> the target's signature in this convention
+    imports: tuple[str, ...] = ()  # modules ``execute`` imports (imported before the first timed call)
 
     def calls(self, contract: str, arrays: dict[str, np.ndarray], params: dict) -> list[TargetCall]:
         raise NotImplementedError
@@ -109,14 +111,30 @@ def _read_output(convention: Convention, contract: str, call: TargetCall, result
 
 
 def invoke(convention: Convention, function: Callable, args: list, kwargs: dict):
-    """Make one call with prepared arguments; an exception inside the target becomes a LawViolation that says
-    where it happened."""
+    """Make one call with prepared arguments, in a worker thread under the time limit (:mod:`lineage.oracle.calls`).
+    Whatever the target raises (``SystemExit`` and ``KeyboardInterrupt`` included) becomes a LawViolation that says
+    where it happened; a call that does not return in time raises :class:`~lineage.oracle.calls.CallTimedOut`."""
     try:
-        return convention.execute(function, args, kwargs)
-    except LawViolation:
-        raise
-    except Exception as exc:
-        raise LawViolation(f"the target raised {type(exc).__name__}: {exc}{_where(exc)}") from None
+        return calls.run(function, lambda: convention.execute(function, args, kwargs))
+    except calls.TargetRaised as raised:
+        exc = raised.error
+    if isinstance(exc, LawViolation):
+        raise exc
+    violation = LawViolation(f"the target raised {describe_exception(exc)}{_where(exc)}")
+    # Raised outside the except block so that its context is the target's exception, not TargetRaised: Hypothesis
+    # tells distinct failures apart by where they were raised, context included (two crashes at two lines of the
+    # target are two bugs to it), as when the target ran in this thread.
+    violation.__context__, violation.__suppress_context__ = exc, True
+    raise violation
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message`` of an exception, even one whose ``str()`` fails."""
+    try:
+        text = str(exc)
+    except Exception as failure:  # a broken __str__ is the target's problem, not a reason to crash
+        text = f"<str() of the exception raised {type(failure).__name__}>"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _where(exc: BaseException) -> str:
