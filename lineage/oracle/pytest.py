@@ -15,7 +15,10 @@ Two ways in:
 
 A failing law fails its item with the teaching report (no traceback from lineage's internals), a law
 the convention cannot express is skipped as "not applicable", a float64 output that is only
-float32-accurate is an expected failure marked "warning", and a broken target fails its preflight item.
+float32-accurate is an expected failure marked "warning". A target whose preflight fails (it raises, writes
+into its inputs, hangs, returns the wrong shape) fails: in ``--lineage-target`` mode its preflight item fails
+and its law items are skipped (they fail too when the preflight item was deselected, e.g. by ``-k``); with
+``law_tests``, which has no preflight item, every law item fails with the preflight's message.
 """
 
 from __future__ import annotations
@@ -58,13 +61,20 @@ def law_tests(
     def test(law: Law) -> None:
         reason = declared_failure(expected_failures, law)
         settings, problems = oracle_settings(profile), _preflight(target, time_limit)
-        enforce(run_law(target, law, settings, problems, expected_failure=reason, seed=seed, time_limit=time_limit))
+        result = run_law(target, law, settings, problems, expected_failure=reason, seed=seed, time_limit=time_limit)
+        enforce(result, target, problems)
 
     return test
 
 
-def enforce(result: LawResult) -> None:
-    """Turn a law's result into the pytest outcome of its item."""
+def enforce(result: LawResult, target: Target | None = None, problems: list[Problem] = ()) -> None:
+    """Turn a law's result into the pytest outcome of its item: a law not run because the preflight of
+    ``target`` found ``problems`` fails, with the preflight's message (unless a preflight item of this run has
+    already failed with it)."""
+    if problems and result.status is Status.SKIPPED:
+        if target in _PREFLIGHT_SHOWN:
+            pytest.skip(f"{result.reason} (see the preflight item of {target.label})")
+        pytest.fail(preflight_failure(target, problems, "so this law was not run"), pytrace=False)
     if result.status is Status.FAILED:
         pytest.fail(result.render(), pytrace=False)
     if result.status in (Status.NOT_APPLICABLE, Status.SKIPPED):
@@ -73,7 +83,15 @@ def enforce(result: LawResult) -> None:
         pytest.xfail(result.reason)
 
 
+def preflight_failure(target: Target, problems: list[Problem], consequence: str) -> str:
+    """The preflight's message, as a failing item shows it."""
+    return "\n".join(
+        [f"preflight of {target.label} failed, {consequence}:", *(f"  - {p.check}: {p.message}" for p in problems)]
+    )
+
+
 _PREFLIGHT: dict[tuple[Target, float | None], list[Problem]] = {}
+_PREFLIGHT_SHOWN: set[Target] = set()  # targets whose preflight item failed in this process
 
 
 def _preflight(target: Target, time_limit: float | None) -> list[Problem]:
@@ -183,7 +201,8 @@ class PreflightItem(pytest.Item):
     def runtest(self) -> None:
         problems = _preflight(self.target, configured_time_limit(self.config))
         if problems:
-            pytest.fail("\n".join(f"preflight {p.check}: {p.message}" for p in problems), pytrace=False)
+            _PREFLIGHT_SHOWN.add(self.target)
+            pytest.fail(preflight_failure(self.target, problems, "so its laws are not run"), pytrace=False)
 
     def reportinfo(self):
         return self.path, None, f"preflight of {self.target.label}"
@@ -203,7 +222,7 @@ class LawItem(pytest.Item):
         problems = _preflight(self.target, time_limit)
         result = run_law(self.target, self.law, settings, problems, seed=seed, time_limit=time_limit)
         self.user_properties.append((_RESULT_KEY, (self.target.label, self.target.contract, result.to_dict())))
-        enforce(result)
+        enforce(result, self.target, problems)
 
     def reportinfo(self):
         return self.path, None, f"{self.law.id} against {self.target.label}"
