@@ -169,3 +169,54 @@ def test_lineage_passes_with_its_calls_in_worker_threads():
         return torch.from_numpy(lineage.gae(*arrays, gamma=gamma, lam=lam))
 
     assert check("gae", torch_gae, framework="torch", profile="oracle-quick").ok
+
+
+# ----------------------------------------------------------------------------------------------------
+# lineage's own errors: contained and reported, never a crash or a traceback
+# ----------------------------------------------------------------------------------------------------
+class UnprintableError(Exception):
+    def __str__(self):
+        raise RuntimeError("no str for you")
+
+
+def raises_an_unprintable_error(rewards, values, next_values, terminated, truncated, *, gamma, lam):
+    raise UnprintableError
+
+
+def test_an_exception_whose_str_fails_is_the_targets_failure(capfd):
+    report = check("gae", raises_an_unprintable_error, profile="oracle-quick")
+    assert not report.ok and "the target raised UnprintableError: <str() of the exception" in report.preflight[0]
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_an_error_inside_lineage_is_reported_as_an_oracle_error(monkeypatch, capfd):
+    def broken_lineage(law_id):
+        raise RuntimeError("a bug in lineage")
+
+    monkeypatch.setattr("lineage.oracle.runner.pinned_cases", broken_lineage)
+    report = check("gae", lineage.gae, profile="oracle-quick")  # returns: nothing escapes
+    assert not report.ok and report.verdict == "failed"
+    assert {r.status for r in report.results} == {"oracle error"}, report.render()
+    rendered = report.render()
+    assert "lineage itself raised RuntimeError: a bug in lineage" in rendered and "please report it" in rendered
+    assert "Traceback" not in rendered + capfd.readouterr().err
+    assert "1 oracle error" not in report.summary() and "14 oracle error" in report.summary()
+
+
+def test_an_error_inside_the_preflight_is_reported(monkeypatch):
+    def broken_lineage(target, case):
+        raise RuntimeError("a bug in the preflight")
+
+    monkeypatch.setattr("lineage.oracle.preflight._mutation_problems", broken_lineage)
+    report = check("gae", lineage.gae, profile="oracle-quick")
+    assert report.preflight and report.preflight[0].startswith("oracle error: lineage itself raised RuntimeError")
+
+
+def test_a_failure_stands_when_lineage_cannot_explain_it(monkeypatch):
+    def broken_repro(target, law, calls):
+        raise RuntimeError("a bug in the repro")
+
+    monkeypatch.setattr("lineage.oracle.runner.repro", broken_repro)
+    report = check("gae", "lineage.bugzoo.gae:lambda_missing_from_recursion", profile="oracle-quick")
+    failed = [r for r in report.results if r.status == "failed"]
+    assert failed and all(r.counterexample and "a bug in the repro" in r.repro for r in failed), report.render()

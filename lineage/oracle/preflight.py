@@ -17,6 +17,7 @@ from lineage.laws.law import LawViolation
 from lineage.oracle import calls
 from lineage.oracle.calls import DEFAULT_TIME_LIMIT
 from lineage.oracle.conventions.base import invoke
+from lineage.oracle.report import oracle_error
 from lineage.oracle.targets import Target
 
 
@@ -33,8 +34,11 @@ def preflight(target: Target, time_limit: float | None = DEFAULT_TIME_LIMIT) -> 
     for module in _modules_to_import(target):
         with contextlib.suppress(ImportError):  # the call itself will say what is missing
             importlib.import_module(module)
-    with calls.time_limit(time_limit):
-        return _problems(target)
+    try:
+        with calls.time_limit(time_limit):
+            return _problems(target)
+    except Exception as error:  # lineage's own code raised: a problem to report, never a crash
+        return [Problem("oracle error", oracle_error("checking the target", error))]
 
 
 def _problems(target: Target) -> list[Problem]:

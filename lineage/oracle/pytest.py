@@ -75,7 +75,7 @@ def enforce(result: LawResult, target: Target | None = None, problems: list[Prob
         if target in _PREFLIGHT_SHOWN:
             pytest.skip(f"{result.reason} (see the preflight item of {target.label})")
         pytest.fail(preflight_failure(target, problems, "so this law was not run"), pytrace=False)
-    if result.status is Status.FAILED:
+    if result.status in (Status.FAILED, Status.ERROR):
         pytest.fail(result.render(), pytrace=False)
     if result.status in (Status.NOT_APPLICABLE, Status.SKIPPED):
         pytest.skip(result.reason)

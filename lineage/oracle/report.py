@@ -4,9 +4,12 @@ and the same content as JSON for CI dashboards."""
 from __future__ import annotations
 
 import json
+import traceback
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
+
+from lineage.oracle.calls import describe_exception
 
 if TYPE_CHECKING:
     from lineage.oracle.preflight import Problem
@@ -21,7 +24,8 @@ class Status(StrEnum):
     WARNING = "warning"  # a float64 output that is only float32-accurate
     EXPECTED_FAILURE = "expected failure"  # failed, and the caller declared it expected
     NOT_APPLICABLE = "not applicable"  # the calling convention cannot express what the law needs
-    SKIPPED = "skipped"  # the preflight failed, so no law ran
+    SKIPPED = "skipped"  # the preflight failed (or an earlier call still runs), so the law did not run
+    ERROR = "oracle error"  # lineage itself raised while running the law: a bug in lineage, no verdict
 
 
 @dataclass
@@ -56,6 +60,8 @@ class LawResult:
         lines = [head]
         if self.reason:
             lines.append(f"  {self.reason}")
+        if self.status is Status.ERROR:
+            lines += ["  Error:", *_indent(self.message, 6)]
         if self.status in (Status.FAILED, Status.WARNING, Status.EXPECTED_FAILURE):
             lines += ["  Law:", *_indent(self.statement, 6)]
             if self.counterexample:
@@ -87,8 +93,9 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """No law failed and the preflight passed (warnings and expected failures do not fail a target)."""
-        return not self.preflight and all(r.status is not Status.FAILED for r in self.results)
+        """No law failed, none met an oracle error and the preflight passed (warnings and expected failures do not
+        fail a target)."""
+        return not self.preflight and all(r.status not in (Status.FAILED, Status.ERROR) for r in self.results)
 
     @property
     def verdict(self) -> str:
@@ -150,6 +157,16 @@ def build_report(
     report.results = list(results)
     report.seconds = sum(r.seconds for r in results) if seconds is None else seconds
     return report
+
+
+def oracle_error(doing: str, error: BaseException) -> str:
+    """What to say when lineage's own code raised while ``doing`` something (its innermost frame included)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    at = f" (at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
+    return (
+        f"lineage itself raised {describe_exception(error)}{at} while {doing}: a bug in lineage, not a verdict on "
+        "the target; please report it"
+    )
 
 
 class OracleFailure(AssertionError):

@@ -19,7 +19,7 @@ from lineage.oracle.calls import DEFAULT_TIME_LIMIT, CallTimedOut, check_time_li
 from lineage.oracle.calls import time_limit as time_limit_of
 from lineage.oracle.capabilities import restrict
 from lineage.oracle.preflight import Problem, preflight
-from lineage.oracle.report import LawResult, Report, Status, build_report
+from lineage.oracle.report import LawResult, Report, Status, build_report, oracle_error
 from lineage.oracle.repro import repro
 from lineage.oracle.targets import Target, make_target
 
@@ -151,6 +151,9 @@ def run_law(
             failure = _search(target, law, settings, seed)
             if failure is not None:
                 _describe(result, target, law, failure)
+    except Exception as error:  # lineage's own code raised: reported as an oracle error, never a crash
+        result.status, result.reason = Status.ERROR, "oracle error: the law could not be run"
+        result.message = oracle_error("running this law", error)
     finally:
         result.examples, result.seconds = examples[0], time.perf_counter() - started
     if result.status is Status.FAILED and expected_failure:
@@ -185,9 +188,14 @@ def _describe(result: LawResult, target: Target, law: Law, failure: BaseExceptio
     elif isinstance(failure, LawViolation):
         try:
             _describe_failure(result, target, law, failure)
-        except CallTimedOut:  # calling the target again on the failing input (float32 check, repro) hung
+        except (CallTimedOut, Exception) as problem:  # the failure stands; only its explanation is incomplete
             result.status, result.message, result.counterexample = Status.FAILED, str(failure), repr(failure.case)
-            result.repro = "(not written: calling the target again on this input did not return in time)"
+            result.likely_cause = ""
+            result.repro = (
+                "(not written: calling the target again on this input did not return in time)"
+                if isinstance(problem, CallTimedOut)
+                else f"(not written: {oracle_error('writing it', problem)})"
+            )
     else:  # e.g. Flaky: the target answered differently to the same input
         result.status, result.message = Status.FAILED, f"{type(failure).__name__}: {failure}"
 

@@ -120,21 +120,12 @@ def invoke(convention: Convention, function: Callable, args: list, kwargs: dict)
         exc = raised.error
     if isinstance(exc, LawViolation):
         raise exc
-    violation = LawViolation(f"the target raised {describe_exception(exc)}{_where(exc)}")
+    violation = LawViolation(f"the target raised {calls.describe_exception(exc)}{_where(exc)}")
     # Raised outside the except block so that its context is the target's exception, not TargetRaised: Hypothesis
     # tells distinct failures apart by where they were raised, context included (two crashes at two lines of the
     # target are two bugs to it), as when the target ran in this thread.
     violation.__context__, violation.__suppress_context__ = exc, True
     raise violation
-
-
-def describe_exception(exc: BaseException) -> str:
-    """``Type: message`` of an exception, even one whose ``str()`` fails."""
-    try:
-        text = str(exc)
-    except Exception as failure:  # a broken __str__ is the target's problem, not a reason to crash
-        text = f"<str() of the exception raised {type(failure).__name__}>"
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _where(exc: BaseException) -> str:
