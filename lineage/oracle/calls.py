@@ -204,12 +204,3 @@ def _abandon(worker: _Worker) -> None:
     worker.retire()
     if getattr(_local, "worker", None) is worker:
         _local.worker = None
-
-
-def describe_exception(exc: BaseException) -> str:
-    """``Type: message`` of an exception, even one whose ``str()`` fails."""
-    try:
-        text = str(exc)
-    except Exception as failure:  # a broken __str__ is the target's problem, not a reason to crash
-        text = f"<str() of the exception raised {type(failure).__name__}>"
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -30,7 +30,7 @@ import pytest
 from lineage.laws.law import Law, laws_for
 from lineage.laws.profiles import oracle_settings
 from lineage.oracle.calls import DEFAULT_TIME_LIMIT, check_time_limit
-from lineage.oracle.preflight import Problem, preflight
+from lineage.oracle.preflight import Preflight, Problem, run_preflight
 from lineage.oracle.report import LawResult, Status, build_report
 from lineage.oracle.runner import DEFAULT_SEED, check_seed, declared_failure, run_law
 from lineage.oracle.targets import Target, TargetError, make_target, parse_target_option
@@ -60,8 +60,11 @@ def law_tests(
     @pytest.mark.parametrize("law", laws, ids=[law.id for law in laws])
     def test(law: Law) -> None:
         reason = declared_failure(expected_failures, law)
-        settings, problems = oracle_settings(profile), _preflight(target, time_limit)
-        result = run_law(target, law, settings, problems, expected_failure=reason, seed=seed, time_limit=time_limit)
+        checked = _preflight(target, time_limit)
+        settings, problems = oracle_settings(profile), checked.problems
+        result = run_law(
+            checked.target, law, settings, problems, expected_failure=reason, seed=seed, time_limit=time_limit
+        )
         enforce(result, target, problems)
 
     return test
@@ -90,14 +93,14 @@ def preflight_failure(target: Target, problems: list[Problem], consequence: str)
     )
 
 
-_PREFLIGHT: dict[tuple[Target, float | None], list[Problem]] = {}
+_PREFLIGHT: dict[tuple[Target, float | None], Preflight] = {}
 _PREFLIGHT_SHOWN: set[Target] = set()  # targets whose preflight item failed in this process
 
 
-def _preflight(target: Target, time_limit: float | None) -> list[Problem]:
+def _preflight(target: Target, time_limit: float | None) -> Preflight:
     """Preflight once per target (and time limit) and process."""
     if (target, time_limit) not in _PREFLIGHT:
-        _PREFLIGHT[target, time_limit] = preflight(target, time_limit)
+        _PREFLIGHT[target, time_limit] = run_preflight(target, time_limit)
     return _PREFLIGHT[target, time_limit]
 
 
@@ -135,8 +138,16 @@ class TargetRun:
         terminalreporter.section("lineage oracle")
         for target in self.targets:
             results = sorted(self.results[(target.label, target.contract)], key=lambda r: r.law)
-            problems = _preflight(target, self.time_limit)
-            report = build_report(target, self.profile, problems, results, seed=self.seed, time_limit=self.time_limit)
+            checked = _preflight(target, self.time_limit)
+            report = build_report(
+                target,
+                self.profile,
+                checked.problems,
+                results,
+                seed=self.seed,
+                time_limit=self.time_limit,
+                notes=checked.notes,
+            )
             terminalreporter.write_line(report.render(compact=True))
 
 
@@ -199,7 +210,7 @@ class PreflightItem(pytest.Item):
         self.target = target
 
     def runtest(self) -> None:
-        problems = _preflight(self.target, configured_time_limit(self.config))
+        problems = _preflight(self.target, configured_time_limit(self.config)).problems
         if problems:
             _PREFLIGHT_SHOWN.add(self.target)
             pytest.fail(preflight_failure(self.target, problems, "so its laws are not run"), pytrace=False)
@@ -219,8 +230,9 @@ class LawItem(pytest.Item):
     def runtest(self) -> None:
         settings = oracle_settings(self.config.getoption("lineage_profile"))
         seed, time_limit = configured_seed(self.config), configured_time_limit(self.config)
-        problems = _preflight(self.target, time_limit)
-        result = run_law(self.target, self.law, settings, problems, seed=seed, time_limit=time_limit)
+        checked = _preflight(self.target, time_limit)
+        problems = checked.problems
+        result = run_law(checked.target, self.law, settings, problems, seed=seed, time_limit=time_limit)
         self.user_properties.append((_RESULT_KEY, (self.target.label, self.target.contract, result.to_dict())))
         enforce(result, self.target, problems)
 

@@ -4,12 +4,9 @@ and the same content as JSON for CI dashboards."""
 from __future__ import annotations
 
 import json
-import traceback
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
-
-from lineage.oracle.calls import describe_exception
 
 if TYPE_CHECKING:
     from lineage.oracle.preflight import Problem
@@ -88,6 +85,7 @@ class Report:
     seed: int | None = None  # Hypothesis' seed: the same seed gives the same verdicts
     time_limit: float | None = None  # seconds each call of the target could take (None: no limit)
     preflight: list[str] = field(default_factory=list)  # problems found before any law
+    notes: list[str] = field(default_factory=list)  # what the preflight found that changes how the laws run
     results: list[LawResult] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -117,6 +115,7 @@ class Report:
         limit = "no time limit" if self.time_limit is None else f"time limit {self.time_limit:g} s per call"
         settings = f"convention {self.convention}, {self.numerics}; profile {self.profile}, seed {self.seed}, {limit}"
         lines = [f"lineage oracle: {self.contract} = {self.target}  ({settings})"]
+        lines += [f"Preflight: {note}" for note in self.notes]
         if self.preflight:
             lines += ["Preflight failed, so no law was run:", *(f"  - {p}" for p in self.preflight)]
         for result in self.results:
@@ -149,24 +148,16 @@ def build_report(
     *,
     seed: int | None = None,
     time_limit: float | None = None,
+    notes: list[str] = (),
 ) -> Report:
     """The report of one target, as every entry point shows it (``seconds`` defaults to the laws' own time)."""
     numerics = f"{target.numerics.framework} {target.numerics.dtype}"
     report = Report(target.label, target.contract, target.convention.name, numerics, profile, seed, time_limit)
     report.preflight = [f"{p.check}: {p.message}" for p in problems]
+    report.notes = list(notes)
     report.results = list(results)
     report.seconds = sum(r.seconds for r in results) if seconds is None else seconds
     return report
-
-
-def oracle_error(doing: str, error: BaseException) -> str:
-    """What to say when lineage's own code raised while ``doing`` something (its innermost frame included)."""
-    frames = traceback.extract_tb(error.__traceback__)
-    at = f" (at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
-    return (
-        f"lineage itself raised {describe_exception(error)}{at} while {doing}: a bug in lineage, not a verdict on "
-        "the target; please report it"
-    )
 
 
 class OracleFailure(AssertionError):

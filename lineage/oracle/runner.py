@@ -18,8 +18,9 @@ from lineage.laws.profiles import oracle_settings
 from lineage.oracle.calls import DEFAULT_TIME_LIMIT, CallTimedOut, check_time_limit, stuck
 from lineage.oracle.calls import time_limit as time_limit_of
 from lineage.oracle.capabilities import restrict
-from lineage.oracle.preflight import Problem, preflight
-from lineage.oracle.report import LawResult, Report, Status, build_report, oracle_error
+from lineage.oracle.errors import oracle_error
+from lineage.oracle.preflight import Problem, run_preflight
+from lineage.oracle.report import LawResult, Report, Status, build_report
 from lineage.oracle.repro import repro
 from lineage.oracle.targets import Target, make_target
 
@@ -85,14 +86,14 @@ def check_target(
     check_seed(seed)
     check_time_limit(time_limit)
     started = time.perf_counter()
-    problems = preflight(target, time_limit)
+    checked = run_preflight(target, time_limit)
     settings = oracle_settings(profile)
     results = [
         run_law(
-            target,
+            checked.target,
             law,
             settings,
-            problems,
+            checked.problems,
             expected_failure=declared_failure(expected_failures, law),
             seed=seed,
             time_limit=time_limit,
@@ -100,7 +101,9 @@ def check_target(
         for law in laws_for(target.contract)
     ]
     seconds = time.perf_counter() - started
-    return build_report(target, profile, problems, results, seconds, seed=seed, time_limit=time_limit)
+    return build_report(
+        target, profile, checked.problems, results, seconds, seed=seed, time_limit=time_limit, notes=checked.notes
+    )
 
 
 def check_seed(seed: int) -> int:

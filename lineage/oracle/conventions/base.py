@@ -18,6 +18,7 @@ from lineage.laws.contracts import CONTRACTS
 from lineage.laws.law import LawViolation
 from lineage.oracle import calls
 from lineage.oracle.capabilities import Capabilities
+from lineage.oracle.errors import describe_exception
 from lineage.oracle.numerics import Numerics
 
 
@@ -120,7 +121,7 @@ def invoke(convention: Convention, function: Callable, args: list, kwargs: dict)
         exc = raised.error
     if isinstance(exc, LawViolation):
         raise exc
-    violation = LawViolation(f"the target raised {calls.describe_exception(exc)}{_where(exc)}")
+    violation = LawViolation(f"the target raised {describe_exception(exc)}{_where(exc)}")
     # Raised outside the except block so that its context is the target's exception, not TargetRaised: Hypothesis
     # tells distinct failures apart by where they were raised, context included (two crashes at two lines of the
     # target are two bugs to it), as when the target ran in this thread.
