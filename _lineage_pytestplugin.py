@@ -23,6 +23,19 @@ def pytest_addoption(parser) -> None:
     group.addoption("--lineage-framework", default=None, choices=("numpy", "torch"), help="arrays the targets get")
     group.addoption("--lineage-dtype", default=None, choices=("float32", "float64"), help="dtype the targets get")
     group.addoption("--lineage-profile", default="oracle", help="oracle-quick, oracle (default), oracle-thorough")
+    group.addoption(
+        "--lineage-seed",
+        type=int,
+        default=0,  # lineage.oracle.runner.DEFAULT_SEED (not imported: this module imports nothing)
+        help="Hypothesis seed of the laws' search (default 0): the same seed gives the same verdicts",
+    )
+    group.addoption(
+        "--lineage-time-limit",
+        type=float,
+        default=10.0,  # lineage.oracle.calls.DEFAULT_TIME_LIMIT (not imported: this module imports nothing)
+        metavar="SECONDS",
+        help="seconds each call of a target may take (default 10; 0: no limit)",
+    )
 
 
 def pytest_configure(config) -> None:

@@ -1,6 +1,6 @@
 """Seconds per target, examples per second and the size of the shrunk counterexamples, for the oracle's default profile.
 
-    python benchmarks/bench_oracle.py [--profile oracle]        (what `nox -s bench` runs; CI=1: derandomized)
+    python benchmarks/bench_oracle.py [--profile oracle]        (what `nox -s bench` runs; the oracle is derandomized)
 
 Targets: lineage's own implementation of every contract (they must pass), every bug-zoo entry (each must
 fail), and the real peers when they are installed. For a failing target, "shrunk size" lists the number

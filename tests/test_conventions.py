@@ -19,13 +19,6 @@ from lineage.oracle.runner import run_law
 from lineage.oracle.targets import make_target
 
 
-@pytest.fixture(autouse=True)
-def derandomized(monkeypatch):
-    """The statuses pinned here are those of the derandomized search (the oracle profiles derandomize under
-    CI); pin the search everywhere so a local run cannot draw a different first failure."""
-    monkeypatch.setenv("CI", "1")
-
-
 def backward_sum(x, factors):
     """y_t = x_t + factors_t · y_{t+1} along the first axis, y_T = 0 (numpy arrays or torch tensors)."""
     y = x * 0

@@ -15,11 +15,6 @@ from lineage.laws.law import laws_for
 from lineage.oracle import CONVENTIONS, check
 
 
-@pytest.fixture(autouse=True)
-def derandomized(monkeypatch):
-    monkeypatch.setenv("CI", "1")
-
-
 def clip_objective_terms(ratios, advantages, clip_eps):
     ratios, advantages = np.asarray(ratios, dtype=np.float64), np.asarray(advantages, dtype=np.float64)
     return np.minimum(ratios * advantages, np.clip(ratios, 1 - clip_eps, 1 + clip_eps) * advantages)

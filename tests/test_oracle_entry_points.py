@@ -15,13 +15,6 @@ from lineage.oracle.targets import TargetError, make_target
 BROKEN = "lineage.bugzoo.gae:lambda_missing_from_recursion"
 
 
-@pytest.fixture(autouse=True)
-def derandomized(monkeypatch):
-    """The outcomes pinned here are those of the derandomized search (the oracle profiles derandomize under CI,
-    and the pytest subprocesses inherit it); pin it everywhere so a local run cannot draw another first failure."""
-    monkeypatch.setenv("CI", "1")
-
-
 def test_python_api_passes_lineage_and_reports_json():
     report = check("gae", lineage.gae, profile="oracle-quick")
     assert report.ok, report.render()

@@ -3,7 +3,7 @@
 TorchRL's ClipPPOLoss module for the policy and the clipped value loss (torchrl-ppo), TorchRL's advantage
 standardisation helper and DeepMind's rlax estimators and clipped surrogate (rlax, JAX on the CPU).
 
-Each test pins exactly what the oracle finds (``oracle-quick``, derandomized under ``CI``): a correct peer
+Each test pins exactly what the oracle finds (``oracle-quick``, the oracle's default seed): a correct peer
 passes every law; a peer that is wrong, or only float32-accurate in float64, is pinned law by law as an
 expected failure or a warning, with the reason and the oracle's minimal counterexample in the docstring.
 Tested with stable-baselines3 2.9.2, torchrl 0.14.1 (tensordict 0.14.3) and tianshou 2.0.1 on torch 2.13, and rlax
@@ -23,13 +23,6 @@ from torchrl.objectives.value.functional import generalized_advantage_estimate, 
 from lineage.laws.law import laws_for
 from lineage.oracle import check
 from lineage.oracle.conventions import get_convention
-
-
-@pytest.fixture(autouse=True)
-def derandomized(monkeypatch):
-    """The statuses pinned here are those of the derandomized search (the oracle profiles derandomize under
-    CI); pin the search everywhere so a local run cannot draw a different first failure."""
-    monkeypatch.setenv("CI", "1")
 
 
 def statuses(report) -> dict[str, str]:
@@ -69,6 +62,7 @@ def test_torchrl_gae_passes_every_law_in_float32(contract):
     assert report.ok
 
 
+CLOSED_FORM = {"expectation_matches_closed_form"}
 # The laws that compare the output with a value computed exactly from γ: the ones a float32 γ shows up in.
 EXACT_IN_GAMMA = {
     "gae": {
@@ -104,11 +98,14 @@ def test_torchrl_gae_in_float64_is_only_float32_accurate(contract):
     gamma=0.9, lam=0.95), step=0, delta=1.0): the advantage must move by γΔ = 0.9, it moves by
     0.8999999761581421 = float32(0.9). Likewise gae.lambda_zero_is_td_error on rewards=[1.0, 0.0],
     values=[0.5, 0.2], next_values=[0.2, 0.0], γ = 0.9, λ = 0: expected 0.68, got 0.6799999952316285.
+
+    With the default seed, the 25 examples of gae.expectation_matches_closed_form meet no case where the rounding
+    of γ shows (it passes here; the ``oracle`` profile's search warns, at γ = 0.95 on a 4-state MDP).
     """
     report = check(
         contract, generalized_advantage_estimate, convention="torchrl", dtype="float64", profile="oracle-quick"
     )
-    assert statuses(report) == expected(contract, warning=EXACT_IN_GAMMA[contract]), report.render()
+    assert statuses(report) == expected(contract, warning=EXACT_IN_GAMMA[contract] - CLOSED_FORM), report.render()
     assert report.ok
 
 
@@ -128,17 +125,12 @@ TRUNCATION = (
     "keeps (γλ)^k only for k < int(log 1e-7 / log γλ): the first dropped term can be as large as 1e-7/γλ, far "
     "above float32 rounding when γλ is small"
 )
-# In float64 these gae laws meet γλ = 0 first; the other exact laws fail by the truncation first.
-FLOAT64_GAE_CRASHES = {
-    "lambda_zero_is_td_error",
-    "lambda_one_is_monte_carlo",
-    "backward_recursion",
-    "average_of_k_step_advantages",
-}
-CLOSED_FORM = {"expectation_matches_closed_form"}
-TD_TARGET = {"lambda_zero_is_td_target"}
+# Which bug (or, in float64, which float32 rounding) a law's search meets first, with the oracle's default seed:
+# in float64 these gae laws meet γλ = 0 first; the other exact laws fail by the truncation first.
+FLOAT64_GAE_CRASHES = {"lambda_zero_is_td_error", "lambda_one_is_monte_carlo", "backward_recursion"}
+TD_TARGET = {"lambda_zero_is_td_target", "advantage_plus_value"}
 VEC_GAE = [  # contract, dtype, laws failing by the crash, by the truncation, laws with a warning
-    pytest.param("gae", "float32", EXACT_IN_GAMMA["gae"] - CLOSED_FORM | STRUCTURAL, CLOSED_FORM, set(), id="gae-32"),
+    pytest.param("gae", "float32", EXACT_IN_GAMMA["gae"] | STRUCTURAL, set(), set(), id="gae-32"),
     pytest.param(
         "gae",
         "float64",
@@ -170,10 +162,10 @@ def test_torchrl_vectorised_gae_fails_when_gamma_lambda_is_small(contract, dtype
       out of range in _custom_conv1d; with gamma=0.5, lam=1.192092896e-07 → IndexError: index 0 is out of
       bounds for dimension 0 with size 0 in _geom_series_like;
     * the series stops one term early: lim = int(log(1e-7)/log(γλ)) keeps (γλ)^0 … (γλ)^{lim−1}, so the dropped
-      (γλ)^lim lies in [1e-7, 1e-7/γλ). In float32, gae.expectation_matches_closed_form fails by it (e.g. on
-      StartedRollouts(horizon=3, lam=0.00390625, γ = 0.95): off by 2.3e-06 > its allowance 1.23e-06; γλ = 0.0037,
-      lim = 2, (γλ)^2 = 1.4e-05 dropped) or, when its search meets a γ that rounds to 0 in float32 first, by
-      the crash; the test below shows the truncation by hand.
+      (γλ)^lim lies in [1e-7, 1e-7/γλ). A law's search may meet it before the crash (e.g. in float32, with other
+      seeds, gae.expectation_matches_closed_form on StartedRollouts(horizon=3, lam=0.00390625, γ = 0.95): off by
+      2.3e-06 > its allowance 1.23e-06; γλ = 0.0037, lim = 2, (γλ)^2 = 1.4e-05 dropped); with the oracle's
+      default seed every law meets the crash first, and the test below shows the truncation by hand.
 
     In float64 the laws that did not crash fail by the truncation: the dropped term is not float32 rounding (held to
     float32's tolerance, a second search still finds it, e.g. γ = 1, λ = 0.125, T = 8, V(s_8) = 1: the return at

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from hypothesis import example, given
+from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as Settings
 from hypothesis.statistics import collector
 from hypothesis.strategies import SearchStrategy
@@ -34,6 +35,18 @@ class LawViolation(AssertionError):
         self.expected, self.got, self.index = expected, got, index
         self.case = None
         self.calls: list = []  # every input the target was called with while the law failed
+
+
+class LawAborted(BaseException):
+    """Ends a law's search at once, without shrinking: Hypothesis treats only ``Exception`` (and ``SystemExit``,
+    ``GeneratorExit``) as a failing example, so this ``BaseException`` propagates out of the search. The oracle
+    raises it when a call of the target did not return in time; ``case`` and ``calls`` are set as for
+    :class:`LawViolation`."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.case = None
+        self.calls: list = []
 
 
 _CALLS: ContextVar[list | None] = ContextVar("lineage_law_calls", default=None)
@@ -94,17 +107,23 @@ class Law:
         return f"law {self.id} ({', '.join(self.claims)}; notes {self.section}):\n{self.statement}"
 
     def verify(
-        self, target: Callable, settings: Settings | None = None, restrict: Callable | None = None, pinned: tuple = ()
+        self,
+        target: Callable,
+        settings: Settings | None = None,
+        restrict: Callable | None = None,
+        pinned: tuple = (),
+        seed: int | None = None,
     ) -> None:
         """Search for a case where ``target`` breaks the law; raise the minimal violation if found.
         The law's own examples and the ``pinned`` cases (the bug zoo's minimal inputs for this law) run first;
-        ``restrict`` maps every case to one the target's calling convention can express."""
+        ``restrict`` maps every case to one the target's calling convention can express; ``seed`` fixes
+        Hypothesis' random choices (``hypothesis.seed``: the same seed draws the same cases)."""
 
         def run(case):
             with recording_calls() as calls:
                 try:
                     self.check(target, case)
-                except LawViolation as violation:
+                except (LawViolation, LawAborted) as violation:
                     violation.case, violation.calls = case, list(calls)
                     raise
 
@@ -115,6 +134,8 @@ class Law:
             test = example(case=restrict(case))(test)
         if settings is not None:
             test = settings(test)
+        if seed is not None:
+            test = hypothesis_seed(seed)(test)
         test.hypothesis.inner_test._hypothesis_internal_add_digest = self.id.encode()
         try:
             test()

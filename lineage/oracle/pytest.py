@@ -15,7 +15,10 @@ Two ways in:
 
 A failing law fails its item with the teaching report (no traceback from lineage's internals), a law
 the convention cannot express is skipped as "not applicable", a float64 output that is only
-float32-accurate is an expected failure marked "warning", and a broken target fails its preflight item.
+float32-accurate is an expected failure marked "warning". A target whose preflight fails (it raises, writes
+into its inputs, hangs, returns the wrong shape) fails: in ``--lineage-target`` mode its preflight item fails
+and its law items are skipped (they fail too when the preflight item was deselected, e.g. by ``-k``); with
+``law_tests``, which has no preflight item, every law item fails with the preflight's message.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ import pytest
 
 from lineage.laws.law import Law, laws_for
 from lineage.laws.profiles import oracle_settings
-from lineage.oracle.preflight import Problem, preflight
+from lineage.oracle.calls import DEFAULT_TIME_LIMIT, check_time_limit
+from lineage.oracle.preflight import Preflight, Problem, run_preflight
 from lineage.oracle.report import LawResult, Status, build_report
-from lineage.oracle.runner import declared_failure, run_law
+from lineage.oracle.runner import DEFAULT_SEED, check_seed, declared_failure, run_law
 from lineage.oracle.targets import Target, TargetError, make_target, parse_target_option
 
 _RESULT_KEY = "lineage_oracle_result"
@@ -43,22 +47,38 @@ def law_tests(
     dtype: str | None = None,
     profile: str = "oracle",
     expected_failures: dict[str, str] | None = None,
+    seed: int = DEFAULT_SEED,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ):
-    """A pytest test function parametrized over the laws of ``contract``, run against ``function``."""
+    """A pytest test function parametrized over the laws of ``contract``, run against ``function`` (the options
+    are :func:`lineage.oracle.check`'s)."""
     target = make_target(contract, function, convention=convention, framework=framework, dtype=dtype)
+    check_seed(seed)
+    check_time_limit(time_limit)
     laws = laws_for(contract)
 
     @pytest.mark.parametrize("law", laws, ids=[law.id for law in laws])
     def test(law: Law) -> None:
         reason = declared_failure(expected_failures, law)
-        enforce(run_law(target, law, oracle_settings(profile), _preflight(target), expected_failure=reason))
+        checked = _preflight(target, time_limit)
+        settings, problems = oracle_settings(profile), checked.problems
+        result = run_law(
+            checked.target, law, settings, problems, expected_failure=reason, seed=seed, time_limit=time_limit
+        )
+        enforce(result, target, problems)
 
     return test
 
 
-def enforce(result: LawResult) -> None:
-    """Turn a law's result into the pytest outcome of its item."""
-    if result.status is Status.FAILED:
+def enforce(result: LawResult, target: Target | None = None, problems: list[Problem] = ()) -> None:
+    """Turn a law's result into the pytest outcome of its item: a law not run because the preflight of
+    ``target`` found ``problems`` fails, with the preflight's message (unless a preflight item of this run has
+    already failed with it)."""
+    if problems and result.status is Status.SKIPPED:
+        if target in _PREFLIGHT_SHOWN:
+            pytest.skip(f"{result.reason} (see the preflight item of {target.label})")
+        pytest.fail(preflight_failure(target, problems, "so this law was not run"), pytrace=False)
+    if result.status in (Status.FAILED, Status.ERROR):
         pytest.fail(result.render(), pytrace=False)
     if result.status in (Status.NOT_APPLICABLE, Status.SKIPPED):
         pytest.skip(result.reason)
@@ -66,14 +86,22 @@ def enforce(result: LawResult) -> None:
         pytest.xfail(result.reason)
 
 
-_PREFLIGHT: dict[Target, list[Problem]] = {}
+def preflight_failure(target: Target, problems: list[Problem], consequence: str) -> str:
+    """The preflight's message, as a failing item shows it."""
+    return "\n".join(
+        [f"preflight of {target.label} failed, {consequence}:", *(f"  - {p.check}: {p.message}" for p in problems)]
+    )
 
 
-def _preflight(target: Target) -> list[Problem]:
-    """Preflight once per target and process."""
-    if target not in _PREFLIGHT:
-        _PREFLIGHT[target] = preflight(target)
-    return _PREFLIGHT[target]
+_PREFLIGHT: dict[tuple[Target, float | None], Preflight] = {}
+_PREFLIGHT_SHOWN: set[Target] = set()  # targets whose preflight item failed in this process
+
+
+def _preflight(target: Target, time_limit: float | None) -> Preflight:
+    """Preflight once per target (and time limit) and process."""
+    if (target, time_limit) not in _PREFLIGHT:
+        _PREFLIGHT[target, time_limit] = run_preflight(target, time_limit)
+    return _PREFLIGHT[target, time_limit]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -86,6 +114,8 @@ class TargetRun:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.profile = config.getoption("lineage_profile")
+        self.seed = configured_seed(config)
+        self.time_limit = configured_time_limit(config)
         self.targets = configured_targets(config)
         self.results: dict[tuple[str, str], list[LawResult]] = defaultdict(list)
 
@@ -108,8 +138,33 @@ class TargetRun:
         terminalreporter.section("lineage oracle")
         for target in self.targets:
             results = sorted(self.results[(target.label, target.contract)], key=lambda r: r.law)
-            report = build_report(target, self.profile, _preflight(target), results)
+            checked = _preflight(target, self.time_limit)
+            report = build_report(
+                target,
+                self.profile,
+                checked.problems,
+                results,
+                seed=self.seed,
+                time_limit=self.time_limit,
+                notes=checked.notes,
+            )
             terminalreporter.write_line(report.render(compact=True))
+
+
+def configured_seed(config: pytest.Config) -> int:
+    """``--lineage-seed``, or a usage error."""
+    try:
+        return check_seed(config.getoption("lineage_seed"))
+    except ValueError as problem:
+        raise pytest.UsageError(f"--lineage-seed: {problem}") from None
+
+
+def configured_time_limit(config: pytest.Config) -> float | None:
+    """``--lineage-time-limit`` (0: no limit), or a usage error."""
+    try:
+        return check_time_limit(config.getoption("lineage_time_limit") or None)
+    except ValueError as problem:
+        raise pytest.UsageError(f"--lineage-time-limit: {problem}") from None
 
 
 def configured_targets(config: pytest.Config) -> list[Target]:
@@ -155,9 +210,10 @@ class PreflightItem(pytest.Item):
         self.target = target
 
     def runtest(self) -> None:
-        problems = _preflight(self.target)
+        problems = _preflight(self.target, configured_time_limit(self.config)).problems
         if problems:
-            pytest.fail("\n".join(f"preflight {p.check}: {p.message}" for p in problems), pytrace=False)
+            _PREFLIGHT_SHOWN.add(self.target)
+            pytest.fail(preflight_failure(self.target, problems, "so its laws are not run"), pytrace=False)
 
     def reportinfo(self):
         return self.path, None, f"preflight of {self.target.label}"
@@ -172,10 +228,13 @@ class LawItem(pytest.Item):
         self.add_marker(pytest.mark.claim(*law.claims))
 
     def runtest(self) -> None:
-        profile = self.config.getoption("lineage_profile")
-        result = run_law(self.target, self.law, oracle_settings(profile), _preflight(self.target))
+        settings = oracle_settings(self.config.getoption("lineage_profile"))
+        seed, time_limit = configured_seed(self.config), configured_time_limit(self.config)
+        checked = _preflight(self.target, time_limit)
+        problems = checked.problems
+        result = run_law(checked.target, self.law, settings, problems, seed=seed, time_limit=time_limit)
         self.user_properties.append((_RESULT_KEY, (self.target.label, self.target.contract, result.to_dict())))
-        enforce(result)
+        enforce(result, self.target, problems)
 
     def reportinfo(self):
         return self.path, None, f"{self.law.id} against {self.target.label}"

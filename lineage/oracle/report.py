@@ -21,7 +21,8 @@ class Status(StrEnum):
     WARNING = "warning"  # a float64 output that is only float32-accurate
     EXPECTED_FAILURE = "expected failure"  # failed, and the caller declared it expected
     NOT_APPLICABLE = "not applicable"  # the calling convention cannot express what the law needs
-    SKIPPED = "skipped"  # the preflight failed, so no law ran
+    SKIPPED = "skipped"  # the preflight failed (or an earlier call still runs), so the law did not run
+    ERROR = "oracle error"  # lineage itself raised while running the law: a bug in lineage, no verdict
 
 
 @dataclass
@@ -34,6 +35,7 @@ class LawResult:
     reason: str = ""  # why not applicable / skipped / a warning / an expected failure
     message: str = ""  # the violation: expected vs got, first differing index
     counterexample: str = ""  # the minimal failing input, as named fields
+    shrunk: bool = True  # False: the counterexample is the input a call hung on (the search stopped there)
     likely_cause: str = ""
     repro: str = ""
     examples: int = 0
@@ -55,10 +57,15 @@ class LawResult:
         lines = [head]
         if self.reason:
             lines.append(f"  {self.reason}")
+        if self.status is Status.ERROR:
+            lines += ["  Error:", *_indent(self.message, 6)]
         if self.status in (Status.FAILED, Status.WARNING, Status.EXPECTED_FAILURE):
             lines += ["  Law:", *_indent(self.statement, 6)]
             if self.counterexample:
-                lines += ["  Minimal counterexample (shrunk by Hypothesis):", *_indent(self.counterexample, 6)]
+                label = (
+                    "Minimal counterexample (shrunk by Hypothesis)" if self.shrunk else "Counterexample (not shrunk)"
+                )
+                lines += [f"  {label}:", *_indent(self.counterexample, 6)]
             if self.message:
                 lines += ["  Expected vs got:", *_indent(self.message, 6)]
             if self.likely_cause:
@@ -75,14 +82,23 @@ class Report:
     convention: str
     numerics: str
     profile: str
+    seed: int | None = None  # Hypothesis' seed: the same seed gives the same verdicts
+    time_limit: float | None = None  # seconds each call of the target could take (None: no limit)
     preflight: list[str] = field(default_factory=list)  # problems found before any law
+    notes: list[str] = field(default_factory=list)  # what the preflight found that changes how the laws run
     results: list[LawResult] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        """No law failed and the preflight passed (warnings and expected failures do not fail a target)."""
-        return not self.preflight and all(r.status is not Status.FAILED for r in self.results)
+        """No law failed, none met an oracle error and the preflight passed (warnings and expected failures do not
+        fail a target)."""
+        return not self.preflight and all(r.status not in (Status.FAILED, Status.ERROR) for r in self.results)
+
+    @property
+    def verdict(self) -> str:
+        """``"passed"`` or ``"failed"`` (what :attr:`ok` says, for dashboards)."""
+        return "passed" if self.ok else "failed"
 
     def counts(self) -> dict[str, int]:
         return {status.value: sum(r.status is status for r in self.results) for status in Status}
@@ -96,7 +112,10 @@ class Report:
 
     def render(self, compact: bool = False) -> str:
         """The whole report; ``compact`` keeps one line per law (pytest shows the failures already)."""
-        lines = [f"lineage oracle: {self.contract} = {self.target}  (convention {self.convention}, {self.numerics})"]
+        limit = "no time limit" if self.time_limit is None else f"time limit {self.time_limit:g} s per call"
+        settings = f"convention {self.convention}, {self.numerics}; profile {self.profile}, seed {self.seed}, {limit}"
+        lines = [f"lineage oracle: {self.contract} = {self.target}  ({settings})"]
+        lines += [f"Preflight: {note}" for note in self.notes]
         if self.preflight:
             lines += ["Preflight failed, so no law was run:", *(f"  - {p}" for p in self.preflight)]
         for result in self.results:
@@ -109,7 +128,7 @@ class Report:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["results"] = [r.to_dict() for r in self.results]
-        data["ok"], data["counts"] = self.ok, self.counts()
+        data["verdict"], data["ok"], data["counts"] = self.verdict, self.ok, self.counts()
         return data
 
     def to_json(self) -> str:
@@ -121,12 +140,21 @@ class Report:
 
 
 def build_report(
-    target: Target, profile: str, problems: list[Problem], results: list[LawResult], seconds: float | None = None
+    target: Target,
+    profile: str,
+    problems: list[Problem],
+    results: list[LawResult],
+    seconds: float | None = None,
+    *,
+    seed: int | None = None,
+    time_limit: float | None = None,
+    notes: list[str] = (),
 ) -> Report:
     """The report of one target, as every entry point shows it (``seconds`` defaults to the laws' own time)."""
     numerics = f"{target.numerics.framework} {target.numerics.dtype}"
-    report = Report(target.label, target.contract, target.convention.name, numerics, profile)
+    report = Report(target.label, target.contract, target.convention.name, numerics, profile, seed, time_limit)
     report.preflight = [f"{p.check}: {p.message}" for p in problems]
+    report.notes = list(notes)
     report.results = list(results)
     report.seconds = sum(r.seconds for r in results) if seconds is None else seconds
     return report

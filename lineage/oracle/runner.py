@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from hypothesis import settings as Settings
@@ -12,11 +15,16 @@ from hypothesis.reporting import with_reporter
 from lineage.bugzoo import BUGS, pinned_cases
 from lineage.laws.law import Law, LawViolation, counting_examples, laws_for
 from lineage.laws.profiles import oracle_settings
+from lineage.oracle.calls import DEFAULT_TIME_LIMIT, CallTimedOut, check_time_limit, stuck
+from lineage.oracle.calls import time_limit as time_limit_of
 from lineage.oracle.capabilities import restrict
-from lineage.oracle.preflight import Problem, preflight
+from lineage.oracle.errors import oracle_error
+from lineage.oracle.preflight import Problem, run_preflight
 from lineage.oracle.report import LawResult, Report, Status, build_report
 from lineage.oracle.repro import repro
 from lineage.oracle.targets import Target, make_target
+
+DEFAULT_SEED = 0  # the oracle is derandomized: the same seed gives the same verdicts, run after run
 
 
 def check(
@@ -28,6 +36,8 @@ def check(
     dtype: str | None = None,
     profile: str = "oracle",
     expected_failures: dict[str, str] | None = None,
+    seed: int = DEFAULT_SEED,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> Report:
     """Check ``function`` against every law of ``contract``, in its library's calling convention.
 
@@ -44,6 +54,12 @@ def check(
       dtype: ``"float32"`` or ``"float64"`` (default: the convention's); outputs are held to that dtype's tolerance.
       profile: ``"oracle-quick"`` (25 examples per law), ``"oracle"`` (50) or ``"oracle-thorough"`` (2000).
       expected_failures: law name or id → the reason it is expected to fail (reported, not failed).
+      seed: fixes Hypothesis' random choices (default ``DEFAULT_SEED``, printed in the report): the same seed
+        gives the same verdicts run after run; another seed explores other inputs.
+      time_limit: seconds each call of the target may take (default ``DEFAULT_TIME_LIMIT``; None: no limit). A
+        call that takes longer fails its law with the input it hung on (unshrunk), and the target is not called
+        again while that call runs (a thread cannot be stopped: see :mod:`lineage.oracle.calls`), so its
+        remaining laws are skipped.
 
     Returns:
       The :class:`~lineage.oracle.report.Report`: a result per law (passed, failed, warning, expected failure, not
@@ -55,7 +71,7 @@ def check(
       TargetError: the target cannot be imported or the convention has no form of the contract.
     """
     target = make_target(contract, function, convention=convention, framework=framework, dtype=dtype)
-    return check_target(target, profile=profile, expected_failures=expected_failures)
+    return check_target(target, profile=profile, expected_failures=expected_failures, seed=seed, time_limit=time_limit)
 
 
 def check_target(
@@ -63,19 +79,48 @@ def check_target(
     *,
     profile: str = "oracle",
     expected_failures: dict[str, str] | None = None,
+    seed: int = DEFAULT_SEED,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
     laws: list[str] | None = None,
 ) -> Report:
     """Preflight ``target``, then run the laws of its contract against it (only those named in ``laws``, by name
     or id, if given)."""
-    started = time.perf_counter()
+    check_seed(seed)
+    check_time_limit(time_limit)
     chosen = selected_laws(target.contract, laws)
-    problems = preflight(target)
+    started = time.perf_counter()
+    checked = run_preflight(target, time_limit)
     settings = oracle_settings(profile)
     results = [
-        run_law(target, law, settings, problems, expected_failure=declared_failure(expected_failures, law))
+        run_law(
+            checked.target,
+            law,
+            settings,
+            checked.problems,
+            expected_failure=declared_failure(expected_failures, law),
+            seed=seed,
+            time_limit=time_limit,
+        )
         for law in chosen
     ]
-    return build_report(target, profile, problems, results, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return build_report(
+        target, profile, checked.problems, results, seconds, seed=seed, time_limit=time_limit, notes=checked.notes
+    )
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` if it is a valid seed (a non-negative integer), else ValueError."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    return seed
+
+
+def law_seed(seed: int, law: Law) -> int:
+    """The seed of one law's search: the run's seed mixed with the law's id, so that laws draw independently of
+    each other and of their order (stable across processes, unlike ``hash``)."""
+    digest = hashlib.sha256(f"{seed}:{law.id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
 
 
 def selected_laws(contract: str, names: list[str] | None) -> list[Law]:
@@ -95,7 +140,14 @@ def declared_failure(expected_failures: dict[str, str] | None, law: Law) -> str 
 
 
 def run_law(
-    target: Target, law: Law, settings: Settings, problems: list[Problem] = (), *, expected_failure: str | None = None
+    target: Target,
+    law: Law,
+    settings: Settings,
+    problems: list[Problem] = (),
+    *,
+    expected_failure: str | None = None,
+    seed: int = DEFAULT_SEED,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> LawResult:
     """One law against one target: passed / failed / warning / expected failure / not applicable / skipped."""
     result = LawResult(law.id, law.claims, law.section, law.statement, Status.PASSED)
@@ -106,24 +158,19 @@ def run_law(
     if missing:
         result.status, result.reason = Status.NOT_APPLICABLE, f"not applicable: {'; '.join(missing)}"
         return result
+    hung = stuck(target.function)
+    if hung is not None:
+        result.status, result.reason = Status.SKIPPED, f"skipped: {hung.message()}"
+        return result
     started, examples = time.perf_counter(), [0]
     try:
-        with counting_examples() as examples, with_reporter(lambda _: None):
-            law.verify(
-                target.as_contract(),
-                settings=settings,
-                restrict=lambda case: restrict(case, target.convention.capabilities),
-                pinned=pinned_cases(law.id),
-            )
-    except LawViolation as violation:
-        _describe_failure(result, target, law, violation, settings)
-    except ExceptionGroup as group:  # several distinct failures: report the first
-        violations = group.subgroup(LawViolation)
-        if violations is None:
-            raise
-        _describe_failure(result, target, law, _first(violations), settings)
-    except HypothesisException as problem:  # e.g. Flaky: the target answered differently to the same input
-        result.status, result.message = Status.FAILED, f"{type(problem).__name__}: {problem}"
+        with time_limit_of(time_limit), counting_examples() as examples, with_reporter(lambda _: None):
+            failure = _search(target, law, settings, seed)
+            if failure is not None:
+                _describe(result, target, law, failure, settings, seed)
+    except Exception as error:  # lineage's own code raised: reported as an oracle error, never a crash
+        result.status, result.reason = Status.ERROR, "oracle error: the law could not be run"
+        result.message = oracle_error("running this law", error)
     finally:
         result.examples, result.seconds = examples[0], time.perf_counter() - started
     if result.status is Status.FAILED and expected_failure:
@@ -131,9 +178,95 @@ def run_law(
     return result
 
 
-def _describe_failure(result: LawResult, target: Target, law: Law, violation: LawViolation, settings: Settings) -> None:
+def _search(target: Target, law: Law, settings: Settings, seed: int) -> BaseException | None:
+    """Hypothesis' search for a counterexample: None if the law held, else what ended the search."""
+    try:
+        with seed_only_draws():
+            law.verify(
+                target.as_contract(),
+                settings=settings,
+                restrict=lambda case: restrict(case, target.convention.capabilities),
+                pinned=pinned_cases(law.id),
+                seed=law_seed(seed, law),
+            )
+    except (LawViolation, CallTimedOut, HypothesisException) as failure:
+        return failure
+    except ExceptionGroup as group:  # several distinct failures: report the first
+        violations = group.subgroup(LawViolation)
+        if violations is None:
+            raise
+        return _first(violations)
+    return None
+
+
+def _describe(
+    result: LawResult, target: Target, law: Law, failure: BaseException, settings: Settings, seed: int
+) -> None:
+    if isinstance(failure, CallTimedOut):
+        _describe_timeout(result, target, law, failure)
+    elif isinstance(failure, LawViolation):
+        try:
+            _describe_failure(result, target, law, failure, settings, seed)
+        except (CallTimedOut, Exception) as problem:  # the failure stands; only its explanation is incomplete
+            result.status, result.message, result.counterexample = Status.FAILED, str(failure), repr(failure.case)
+            result.likely_cause = ""
+            result.repro = (
+                "(not written: calling the target again on this input did not return in time)"
+                if isinstance(problem, CallTimedOut)
+                else f"(not written: {oracle_error('writing it', problem)})"
+            )
+    else:  # e.g. Flaky: the target answered differently to the same input
+        result.status, result.message = Status.FAILED, f"{type(failure).__name__}: {failure}"
+
+
+def _describe_timeout(result: LawResult, target: Target, law: Law, timeout: CallTimedOut) -> None:
+    """The law failed on the input the target hung on; the search stopped there, unshrunk."""
     result.status = Status.FAILED
-    if target.numerics.dtype == "float64" and _float32_explains(target, law, violation.case, settings):
+    result.message = (
+        f"{timeout} on this input (the search stopped at the first call that hung, without shrinking; the call is "
+        "still running in a background daemon thread, and the target is not called again meanwhile)"
+    )
+    result.counterexample, result.shrunk = repr(timeout.case), False
+    result.repro = repro(target, law, timeout.calls[-1:])  # the call that hung
+
+
+@contextmanager
+def seed_only_draws() -> Iterator[None]:
+    """Make a law's draws depend on its seed alone.
+
+    Besides its random choices, Hypothesis (recent versions; 6.170 here) now and then draws a constant found in
+    the source of the *local* modules loaded at that moment (``sys.modules``, outside site-packages): what a
+    search draws then depends on what the process happened to import before (other laws, the test modules of a
+    pytest run, an editable install of lineage), so the same seed could give other verdicts under ``-k``, in
+    ``law_tests`` or after another target. During the oracle's search that pool is empty; Hypothesis' own
+    constants stay. This patches a private function of Hypothesis for the duration of the search (not thread-safe
+    with another Hypothesis run in the same process) and does nothing if a Hypothesis version lacks it."""
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+    except ImportError:  # pragma: no cover - another Hypothesis layout
+        yield
+        return
+    original = getattr(providers, "_get_local_constants", None)
+    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    if original is None or cache is None:  # pragma: no cover
+        yield
+        return
+    empty = Constants()
+    providers._get_local_constants = lambda: empty
+    cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.clear()
+
+
+def _describe_failure(
+    result: LawResult, target: Target, law: Law, violation: LawViolation, settings: Settings, seed: int
+) -> None:
+    result.status = Status.FAILED
+    if target.numerics.dtype == "float64" and _float32_explains(target, law, violation.case, settings, seed):
         result.status = Status.WARNING
         result.reason = (
             "warning: the float64 output is only float32-accurate: held to float32's tolerance the law holds on this "
@@ -145,12 +278,7 @@ def _describe_failure(result: LawResult, target: Target, law: Law, violation: La
     result.repro = repro(target, law, violation.calls)
 
 
-def _first(group: BaseExceptionGroup) -> BaseException:
-    first = group.exceptions[0]
-    return _first(first) if isinstance(first, BaseExceptionGroup) else first
-
-
-def _float32_explains(target: Target, law: Law, case, settings: Settings) -> bool:
+def _float32_explains(target: Target, law: Law, case, settings: Settings, seed: int) -> bool:
     """Whether float32 rounding explains a float64 target's failure: with its output held to float32's tolerance,
     the law accepts the failing input and every input a second search draws. An error that does not shrink with
     float32's rounding (a normaliser adding ε = 1e-5 to the std, say) breaks the law at float32's tolerance too on
@@ -162,16 +290,22 @@ def _float32_explains(target: Target, law: Law, case, settings: Settings) -> boo
 
     try:
         law.check(as_float32, case)
-        with with_reporter(lambda _: None):
+        with with_reporter(lambda _: None), seed_only_draws():
             law.verify(
                 as_float32,
                 settings=settings,
                 restrict=lambda drawn: restrict(drawn, target.convention.capabilities),
                 pinned=pinned_cases(law.id),
+                seed=law_seed(seed, law),
             )
-    except (LawViolation, ExceptionGroup, HypothesisException):
+    except (LawViolation, CallTimedOut, ExceptionGroup, HypothesisException):
         return False
     return True
+
+
+def _first(group: BaseExceptionGroup) -> BaseException:
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def likely_cause(law: Law, violation: LawViolation) -> str:

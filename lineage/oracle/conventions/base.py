@@ -16,7 +16,9 @@ import numpy as np
 from lineage.arrays import is_torch, to_numpy
 from lineage.laws.contracts import CONTRACTS, describe_output, not_one_array
 from lineage.laws.law import LawViolation
+from lineage.oracle import calls
 from lineage.oracle.capabilities import Capabilities
+from lineage.oracle.errors import describe_exception
 from lineage.oracle.numerics import Numerics
 
 
@@ -45,6 +47,7 @@ class Convention:
     numerics: Numerics = Numerics()
     fixed_numerics: bool = False  # the target computes in ``numerics`` whatever the user asks for
     signatures: dict[str, str] = {}  # contract -> the target's signature in this convention
+    imports: tuple[str, ...] = ()  # modules ``execute`` imports (imported before the first timed call)
 
     def calls(self, contract: str, arrays: dict[str, np.ndarray], params: dict) -> list[TargetCall]:
         raise NotImplementedError
@@ -156,14 +159,21 @@ def _read_output(convention: Convention, contract: str, call: TargetCall, result
 
 
 def invoke(convention: Convention, function: Callable, args: list, kwargs: dict):
-    """Make one call with prepared arguments; an exception inside the target becomes a LawViolation that says
-    where it happened."""
+    """Make one call with prepared arguments, in a worker thread under the time limit (:mod:`lineage.oracle.calls`).
+    Whatever the target raises (``SystemExit`` and ``KeyboardInterrupt`` included) becomes a LawViolation that says
+    where it happened; a call that does not return in time raises :class:`~lineage.oracle.calls.CallTimedOut`."""
     try:
-        return convention.execute(function, args, kwargs)
-    except LawViolation:
-        raise
-    except Exception as exc:
-        raise LawViolation(f"the target raised {type(exc).__name__}: {exc}{_where(exc)}") from None
+        return calls.run(function, lambda: convention.execute(function, args, kwargs))
+    except calls.TargetRaised as raised:
+        exc = raised.error
+    if isinstance(exc, LawViolation):
+        raise exc
+    violation = LawViolation(f"the target raised {describe_exception(exc)}{_where(exc)}")
+    # Raised outside the except block so that its context is the target's exception, not TargetRaised: Hypothesis
+    # tells distinct failures apart by where they were raised, context included (two crashes at two lines of the
+    # target are two bugs to it), as when the target ran in this thread.
+    violation.__context__, violation.__suppress_context__ = exc, True
+    raise violation
 
 
 def _where(exc: BaseException) -> str:

@@ -46,6 +46,7 @@ class SB3(Convention):
     capabilities = Capabilities(separate_flags=False)
     numerics = STORAGE
     fixed_numerics = True
+    imports = ("torch", "gymnasium")
     signatures = {
         "gae": "RolloutBuffer(T, obs_space, act_space, gae_lambda=λ, gamma=γ, n_envs=B)"
         ".compute_returns_and_advantage(last_values, dones) -> .advantages",

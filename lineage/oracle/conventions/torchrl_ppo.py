@@ -100,6 +100,7 @@ class TorchRLPPO(Convention):
     name = "torchrl-ppo"
     summary = "TorchRL ClipPPOLoss / KLPENPPOLoss modules driven with a TensorDict (log-space ratio clip, β in forward)"
     numerics = Numerics("torch", "float32")
+    imports = ("torch", "tensordict")
     signatures = {
         "ppo_clip_loss": "ClipPPOLoss(actor, None, clip_epsilon=ε, entropy_bonus=False)(td)['loss_objective']",
         "value_loss": "ClipPPOLoss(actor, critic, clip_value=ε, loss_critic_type='l2', critic_coeff=0.5, "
