@@ -207,7 +207,7 @@ def test_an_error_inside_the_preflight_is_reported(monkeypatch):
     def broken_lineage(target, case):
         raise RuntimeError("a bug in the preflight")
 
-    monkeypatch.setattr("lineage.oracle.preflight._mutation_problems", broken_lineage)
+    monkeypatch.setattr("lineage.oracle.preflight._batch_probe", broken_lineage)
     report = check("gae", lineage.gae, profile="oracle-quick")
     assert report.preflight and report.preflight[0].startswith("oracle error: lineage itself raised RuntimeError")
 

@@ -45,7 +45,7 @@ MESSAGES = {
     "raises": "the target raised RuntimeError: broken on purpose",
     "writes_into_its_input": "the target wrote into its input 'rewards'",
     "hangs": "a trivial input did not return within 1 s",
-    "wrong_shape": "the target's output has shape (3,): 2 values expected",
+    "wrong_shape": "the target's output has shape (3,); shape (2,) expected",
     "returns_none": "the target returned None",
 }
 TARGETS = sorted(MESSAGES)
