@@ -83,7 +83,7 @@ class Backend:
         ambiguous)."""
         return [self._flag(name, x) for name, x in named.items()]
 
-    def constant(self, x):
+    def index_array(self, x):
         """A numpy array of integers or bools computed by lineage itself (indices, masks) on this backend."""
         return self.xp.as_tensor(x, device=self.device) if self.is_torch else x
 

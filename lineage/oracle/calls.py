@@ -67,10 +67,6 @@ def current_time_limit() -> float | None:
     return _TIME_LIMIT.get()
 
 
-def describe_limit(seconds: float | None) -> str:
-    return "no time limit" if seconds is None else f"{seconds:g} s"
-
-
 class CallTimedOut(LawAborted):
     """A call of the target did not return within the time limit (it is still running in a daemon thread)."""
 

@@ -72,8 +72,8 @@ def penalized_surrogate(logits_new, logits_old, actions, advantages, *, beta: fl
     check_same_shape("logits_new", new, logits_old=old)
     if tuple(adv.shape) != tuple(new.shape[:1]):
         raise ValueError(f"advantages: expected shape {tuple(new.shape[:1])}, one per row of logits_new")
-    rows = backend.constant(np.arange(new.shape[0]))
-    taken = backend.constant(_action_indices(actions, *new.shape))
+    rows = backend.index_array(np.arange(new.shape[0]))
+    taken = backend.index_array(_action_indices(actions, *new.shape))
     log_ratio = (backend.log_softmax(new) - backend.log_softmax(old))[rows, taken]
     return backend.xp.exp(log_ratio) * adv - beta * _kl(backend, old, new)
 

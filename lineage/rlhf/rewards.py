@@ -60,6 +60,6 @@ def token_rewards(scores, logp, ref_logp, mask, *, beta: float):
     zeros = xp.zeros_like(policy)
     penalty = xp.where(valid, -beta * (policy - reference), zeros)
     tokens = np.arange(policy.shape[1])
-    last = backend.constant(tokens.max() - np.argmax(to_numpy(valid)[:, ::-1], axis=1))
-    on_last = backend.constant(tokens)[None, :] == last[:, None]
+    last = backend.index_array(tokens.max() - np.argmax(to_numpy(valid)[:, ::-1], axis=1))
+    on_last = backend.index_array(tokens)[None, :] == last[:, None]
     return penalty + xp.where(on_last, score[:, None], zeros)

@@ -48,7 +48,7 @@ def whiten(values, mask=None, *, shift_mean: bool = True):
     backend = backend_of(values, mask)
     xp, (x,) = backend.xp, backend.floats(values=values)
     if mask is None:
-        valid = backend.constant(np.ones(tuple(x.shape), dtype=bool))
+        valid = backend.index_array(np.ones(tuple(x.shape), dtype=bool))
     else:
         (valid,) = backend.flags(mask=mask)
         check_same_shape("values", x, mask=valid)
