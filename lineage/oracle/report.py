@@ -97,8 +97,11 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        """``"passed"`` or ``"failed"`` (what :attr:`ok` says, for dashboards)."""
-        return "passed" if self.ok else "failed"
+        """``"failed"`` (not :attr:`ok`), ``"warning"`` (no failure, but some law holds only to float32's accuracy
+        on a float64 target: never reported as a pass) or ``"passed"``; for dashboards and the summary line."""
+        if not self.ok:
+            return "failed"
+        return "warning" if any(r.status is Status.WARNING for r in self.results) else "passed"
 
     def counts(self) -> dict[str, int]:
         return {status.value: sum(r.status is status for r in self.results) for status in Status}
@@ -108,7 +111,8 @@ class Report:
         shown = [s.value for s in Status if counts[s.value] or s in (Status.PASSED, Status.FAILED)]
         parts = ", ".join(f"{counts[s]} {s}" for s in shown)
         examples = sum(r.examples for r in self.results)
-        return f"{len(self.results)} laws: {parts}; {examples:,} examples in {self.seconds:.1f} s"
+        timing = f"{examples:,} examples in {self.seconds:.1f} s"
+        return f"{len(self.results)} laws: {parts}; {timing}; verdict: {self.verdict}"
 
     def render(self, compact: bool = False) -> str:
         """The whole report; ``compact`` keeps one line per law (pytest shows the failures already)."""
