@@ -6,9 +6,14 @@ nox -s tests                      everything: properties, derivations and the pr
 nox -s lint                       ruff
 nox -s bench                      examples/second per property group and the wall time of verify
 nox -s corpus                     the oracle against the outside-style corpus (figures: false alarms, missed bugs, ...)
+nox -s mutants                    mutation score per module (mutmut) and the survivors; `-- --quick`: every 5th mutant
+nox -s flakes                     verify under 20 fresh random seeds (`-- 50`, `-- --seeds 1,2`): failures by seed
 """
 
 from __future__ import annotations
+
+import random
+import re
 
 import nox
 
@@ -80,3 +85,54 @@ def corpus(session: nox.Session) -> None:
     (``nox -s corpus -- --profile oracle-quick -k cleanrl``)."""
     session.install(*CONSTRAINTS, "-e", ".[dev,peers]")
     session.run("python", "benchmarks/bench_corpus.py", *session.posargs, env={"CI": "1"})
+
+
+@nox.session(python=PYTHON)
+def flakes(session: nox.Session) -> None:
+    """verify under N fresh random seeds (default 20) in the ``random`` profile (no example database): a law that
+    holds only for the ``ci`` profile's fixed draws fails here. Prints every failing test with its seed and the
+    command that replays it; ``-- 50`` runs 50 seeds, ``-- --seeds 7,987654321`` replays given seeds."""
+    install_project(session)
+    seeds = flake_seeds(session.posargs)
+    failures: dict[int, list[str]] = {}
+    for number, seed in enumerate(seeds, 1):
+        args = ("pytest", "properties", "derivations", *PARALLEL, "-q", "-rf", f"--hypothesis-seed={seed}")
+        output = session.run(*args, env={"LINEAGE_PROFILE": "random"}, success_codes=[0, 1], silent=True)
+        failed = re.findall(r"^FAILED (\S+)", output, flags=re.MULTILINE)
+        counts = output.strip().splitlines()[-1] if output.strip() else "no output"
+        session.log(f"seed {number}/{len(seeds)} = {seed}: {counts}")
+        if failed:
+            failures[seed] = failed
+    for seed, failed in failures.items():
+        replay = f"LINEAGE_PROFILE=random pytest {' '.join(failed)} --hypothesis-seed={seed}"
+        session.log(f"seed {seed}: {len(failed)} failed\n  " + "\n  ".join(failed) + f"\n  replay: {replay}")
+    session.log(f"{len(seeds)} seeds, {sum(map(len, failures.values()))} failures in {len(failures)} seeds")
+    if failures:
+        session.error("flaky laws: see the seeds above")
+
+
+def flake_seeds(posargs: list[str]) -> list[int]:
+    """``[N]`` fresh random seeds (default 20), or the seeds of ``--seeds A,B,...``."""
+    if posargs[:1] == ["--seeds"] and len(posargs) == 2:
+        return [int(seed) for seed in posargs[1].split(",")]
+    if len(posargs) > 1 or (posargs and not posargs[0].isdigit()):
+        raise ValueError(f"nox -s flakes: expected a number of seeds or --seeds A,B,..., got {posargs}")
+    return [random.SystemRandom().randrange(2**32) for _ in range(int(posargs[0]) if posargs else 20)]
+
+
+# Every fifth mutant of each function (mutmut names end in a number; fnmatch keeps those ending in 0 or 5).
+QUICK_MUTANTS = "lineage.*__mutmut_*[05]"
+
+
+@nox.session(python=PYTHON)
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of lineage's implementations (``[tool.mutmut]`` in pyproject.toml): each mutant runs only
+    the properties and derivations that call the mutated function, in the derandomized ``ci`` profile; then the
+    score per module and the survivors (``mutation/score.py``). ``-- --quick`` runs every fifth mutant; other
+    arguments are mutant names or patterns (``-- 'lineage.returns.gae.*'``). Incremental: a rerun tests only the
+    mutants of functions that changed, so delete ``mutants/`` for a full run."""
+    install_project(session)
+    session.install(*CONSTRAINTS, "mutmut")
+    names = [QUICK_MUTANTS if arg == "--quick" else arg for arg in session.posargs]
+    session.run("mutmut", "run", "--max-children", "2", *names, env={"CI": "1"})
+    session.run("python", "mutation/score.py", "--json", "mutants/score.json")

@@ -5,7 +5,9 @@ lineage's own run (properties, derivations, tests; loaded by the checkout's ``co
 * ``ci``        derandomized, no example database, 100 examples; loaded automatically when ``CI`` is set, so
                 CI runs are reproducible;
 * ``dev``       the local default: random, with the example database so a failure replays first;
-* ``thorough``  2000 examples, for a nightly run or before a release.
+* ``thorough``  2000 examples, for a nightly run or before a release;
+* ``random``    random, 100 examples, no example database: every run draws afresh from ``--hypothesis-seed``
+                (``nox -s flakes`` runs verify under many seeds to show no law is true only for ``ci``'s draws).
 
 The oracle: ``oracle-quick`` (25 examples per law, first contact), ``oracle`` (50, the
 default), ``oracle-thorough`` (2000, nightly). They are always derandomized, with no example database: the
@@ -33,6 +35,7 @@ PROFILES = {
     "ci": settings(max_examples=100, derandomize=True, database=None, print_blob=True, phases=_QUIET, **_COMMON),
     "dev": settings(max_examples=100, phases=_QUIET, **_COMMON),
     "thorough": settings(max_examples=2000, phases=list(Phase), **_COMMON),
+    "random": settings(max_examples=100, database=None, print_blob=True, phases=_QUIET, **_COMMON),
 }
 ORACLE_EXAMPLES = {"oracle-quick": 25, "oracle": 50, "oracle-thorough": 2000}
 
