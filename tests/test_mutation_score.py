@@ -12,7 +12,13 @@ score = sys.modules["mutation_score"] = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(score)
 
 ORIGINAL = "    return a * b\n"
-CHANGES = {1: "    return a / b\n", 2: "    return a + b\n", 3: "    return b * a\n", 4: "    return a\n", 5: "    return b\n"}
+CHANGES = {
+    1: "    return a / b\n",
+    2: "    return a + b\n",
+    3: "    return b * a\n",
+    4: "    return a\n",
+    5: "    return b\n",
+}
 EXIT_CODES = {1: 1, 2: 0, 3: 0, 4: 33, 5: None}  # killed, survived, (equivalent), no test reaches it, not run
 
 
@@ -45,9 +51,9 @@ def test_score_counts_survivors_and_unreached_mutants_and_only_current_equivalen
         ("lineage.ops.x_mul__mutmut_2", "survived: return a + b"),
         ("lineage.ops.x_mul__mutmut_4", "no test reaches it: return a"),
     ], module.survivors
-    assert stale == [
-        "lineage.ops.x_mul__mutmut_2: the entry says 'return a - b', the mutant changes 'return a + b'"
-    ], stale
+    assert stale == ["lineage.ops.x_mul__mutmut_2: the entry says 'return a - b', the mutant changes 'return a + b'"], (
+        stale
+    )
 
 
 def test_an_entry_for_a_mutant_that_no_longer_exists_is_stale(tmp_path):
