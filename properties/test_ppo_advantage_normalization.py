@@ -9,6 +9,8 @@ them, exact to ``scaled_tolerance`` of that size.
 from __future__ import annotations
 
 import math
+from decimal import Decimal, localcontext
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -82,3 +84,47 @@ def test_normalisation_keeps_the_framework_and_the_ddof_matters():
     unbiased = normalize_advantages([1.0, 3.0], ddof=1, eps=0.0)
     np.testing.assert_allclose(unbiased, [-1 / math.sqrt(2), 1 / math.sqrt(2)], rtol=0, atol=4 * EPS)
     np.testing.assert_array_equal(normalize_advantages([1.0, 3.0], eps=0.0), unbiased)
+
+
+@st.composite
+def tiny_spread_batches(draw) -> np.ndarray:
+    """n ∈ [2, 16] advantages offset + s·u_i with a spread s from 1e-12 to 1e-2, u_1 = −1, u_2 = 1 and the others in
+    [−1, 1] (so σ ≥ s·√(2/n)), and an offset up to 100·s in size (so the centring loses at most a factor ~300·√n
+    of the precision)."""
+    n = draw(st.integers(2, 16), label="n")
+    spread = 10.0 ** draw(st.floats(-12.0, -2.0), label="log10 s")
+    offset = spread * draw(st.one_of(st.just(0.0), finite(-100.0, 100.0)), label="offset / s")
+    others = draw(arrays(np.float64, (n - 2,), elements=st.one_of(st.just(0.0), finite(-1.0, 1.0))), label="u")
+    return offset + spread * np.concatenate([[-1.0, 1.0], others])
+
+
+def exactly_normalised(advantages: np.ndarray, ddof: int, eps: float) -> np.ndarray:
+    """(A_i − mean A)/(σ_ddof + ε) on the given floats: mean and deviations as exact fractions, σ = √(Σ c_i²/(n − ddof))
+    and the quotient to 50 digits."""
+    entries = [Fraction(float(a)) for a in advantages]
+    mean = sum(entries) / len(entries)
+    centred = [a - mean for a in entries]
+    variance = sum(c * c for c in centred) / (len(entries) - ddof)
+    with localcontext() as context:
+        context.prec = 50
+        denominator = (Decimal(variance.numerator) / Decimal(variance.denominator)).sqrt() + Decimal(eps)
+        return np.array([float(Decimal(c.numerator) / Decimal(c.denominator) / denominator) for c in centred])
+
+
+@pytest.mark.claim("STD-RLHF-5")
+@given(advantages=tiny_spread_batches(), ddof=st.sampled_from([0, 1]), eps=st.sampled_from([1e-8, 1e-6, 0.0]))
+def test_eps_is_added_to_the_std_not_under_the_square_root(advantages, ddof, eps):
+    """STD-RLHF-5 (notes §PPO; the PPO implementations' convention, spec library conventions: (A − mean)/(std + 1e-8)):
+    with a spread σ ≤ 1e-2 the normalised advantages are (A − mean)/(σ + ε) and not (A − mean)/√(σ² + ε), the
+    whitening of RLHF rewards. The two denominators differ by a relative ε/(2σ²) − ε/σ ≥ 2e-5 for ε = 1e-8 (and by
+    orders of magnitude once σ ≤ √ε), while the rounding allowance stays below 1e-10 of the unit-std output."""
+    got = normalize_advantages(advantages, ddof=ddof, eps=eps)
+    expected = exactly_normalised(advantages, ddof, eps)
+    centred = advantages - advantages.mean()
+    sigma = np.std(centred / np.abs(centred).max(), ddof=ddof) * np.abs(centred).max()
+    atol = output_tolerance(len(advantages)) * (1 + np.abs(advantages).max() / sigma)
+    error = np.abs(got - expected)
+    assert np.all(error <= atol), (
+        f"normalised advantages vs (A − mean)/(σ + ε) with ddof={ddof}, ε={eps}: largest error {error.max():.3g}, "
+        f"allowed {atol:.3g}\nA        {advantages!r}\ngot      {got!r}\nexpected {expected!r}"
+    )

@@ -14,10 +14,11 @@ class TabularEnv(gym.Env):
         reset: s_0 ~ ν0;   step(a): r = R(s, a),  s' ~ P(·|s, a),  terminated = s' ∈ terminal_states,  truncated = False
 
     Observations and actions are ``Discrete(S)`` and ``Discrete(A)``. The reward paid is the mean R(s, a), so
-    the only randomness of a rollout is in actions and transitions. Termination is reported on entering a
-    terminal state; a time limit comes from wrapping the environment in ``gymnasium.wrappers.TimeLimit``,
-    which reports ``truncated`` instead, so the two kinds of episode end stay apart: a cut must be bootstrapped
-    with V of the final observation, a termination must not.
+    the only randomness of a rollout is in actions and transitions. Start states and transitions are drawn by
+    :func:`sample_outcome`, each from one uniform number of the environment's generator, so the seed given to
+    ``reset`` fixes them. Termination is reported on entering a terminal state; a time limit comes from wrapping
+    the environment in ``gymnasium.wrappers.TimeLimit``, which reports ``truncated`` instead, so the two kinds of
+    episode end stay apart: a cut must be bootstrapped with V of the final observation, a termination must not.
 
     See Towers et al. (2024), "Gymnasium: A Standard Interface for Reinforcement Learning Environments" (the
     API), and Pardo et al. (2018), "Time Limits in Reinforcement Learning" (why truncation is not termination).
@@ -44,7 +45,7 @@ class TabularEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
         """Start an episode in s_0 ~ ν0.
 
-            s_0 ~ ν0
+            s_0 = sample_outcome(ν0, u),   u = np_random.random()
 
         See Towers et al. (2024), "Gymnasium: A Standard Interface for Reinforcement Learning Environments"
         (``Env.reset``). Part of the rollouts of the STD-TT-1 and STD-TT-2 collection tests (notes §PPO).
@@ -58,16 +59,18 @@ class TabularEnv(gym.Env):
             (s_0, {}): the start state as an int in [0, S) and an empty info dict.
         """
         super().reset(seed=seed)
-        self._state = int(self.np_random.choice(self.mdp.n_states, p=self.mdp.nu0))
+        self._state = sample_outcome(self.mdp.nu0, self.np_random.random())
         return self._state, {}
 
     def step(self, action: int) -> tuple[int, float, bool, bool, dict]:
         """Take ``action`` in the current state s: pay R(s, a) and move to s' ~ P(·|s, a).
 
-            r = R(s, a),   s' ~ P(·|s, a),   terminated = s' ∈ terminal_states,   truncated = False
+            r = R(s, a),   s' = sample_outcome(P(·|s, a), u) with u = np_random.random(),
+            terminated = s' ∈ terminal_states,   truncated = False
 
-        Stepping on after ``terminated`` continues from the terminal state; callers reset instead, as
-        Gymnasium expects.
+        Each step draws exactly one uniform number from the environment's generator, so ``reset(seed=...)`` fixes
+        the whole rollout for a given sequence of actions. Stepping on after ``terminated`` continues from the
+        terminal state; callers reset instead, as Gymnasium expects.
 
         See Towers et al. (2024), "Gymnasium: A Standard Interface for Reinforcement Learning Environments"
         (``Env.step``), and Pardo et al. (2018), "Time Limits in Reinforcement Learning". Reports the
@@ -80,8 +83,32 @@ class TabularEnv(gym.Env):
             (s', r, terminated, truncated, {}): next state as an int, reward as a float, the two flags, empty info.
         """
         reward = float(self.mdp.R[self._state, action])
-        self._state = int(self.np_random.choice(self.mdp.n_states, p=self.mdp.P[self._state, action]))
+        self._state = sample_outcome(self.mdp.P[self._state, action], self.np_random.random())
         return self._state, reward, self._state in self.terminal_states, False, {}
+
+
+def sample_outcome(probabilities: np.ndarray, u: float) -> int:
+    """The outcome of a categorical distribution at the uniform number u ∈ [0, 1), by inversion of its CDF.
+
+        sample_outcome(p, u) = i   such that   F_{i−1} ≤ u·F_{n−1} < F_i,   F_i = p_0 + … + p_i,  F_{−1} = 0
+
+    For u ~ Uniform[0, 1) outcome i comes up with probability (F_i − F_{i−1})/F_{n−1} = p_i / Σ_j p_j, the
+    running sums F computed in floating point. An outcome of probability 0 has an empty interval and is never
+    returned, trailing ones included: u < 1 makes u·F_{n−1} < F_{n−1}.
+
+    See Devroye (1986), *Non-Uniform Random Variate Generation*, ch. III (the inversion method for discrete
+    laws). The transition and start-state sampler of :class:`TabularEnv`, behind the Gymnasium collection tests
+    of STD-TT-1 and STD-TT-2 (notes §PPO).
+
+    Args:
+        probabilities: [n] non-negative weights with a positive sum (a row of P, or ν0).
+        u: a number in [0, 1), e.g. ``Generator.random()``.
+
+    Returns:
+        The outcome i as an int in [0, n).
+    """
+    cumulative = np.cumsum(probabilities)
+    return int(np.searchsorted(cumulative[:-1], u * cumulative[-1], side="right"))
 
 
 def tabular_policy_actor(pi: np.ndarray, rng: np.random.Generator):
