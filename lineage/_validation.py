@@ -49,8 +49,11 @@ def check_time_major(name: str, arr) -> None:
         raise ValueError(f"{name}: expected shape [T] or [T, B] (time first), got {tuple(arr.shape)}")
 
 
-def check_unit_interval(name: str, x) -> float:
-    """A discount-like scalar in [0, 1]."""
+def check_unit_interval(name: str, x, *, symbolic: bool = False) -> float:
+    """A discount-like scalar in [0, 1]; in a symbolic call also a SymPy expression, kept exact (see
+    :func:`symbolic_parameter`)."""
+    if symbolic:
+        return symbolic_parameter(name, x, low=0, high=1)
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise ValueError(f"{name}: expected a real number in [0, 1], got {x!r}")
     value = float(x)
@@ -65,8 +68,11 @@ def check_positive_int(name: str, x) -> int:
     return int(x)
 
 
-def check_real(name: str, x, *, minimum: float = -math.inf, inclusive: bool = True) -> float:
-    """A finite real scalar ≥ ``minimum`` (> ``minimum`` when not ``inclusive``); bools are refused."""
+def check_real(name: str, x, *, minimum: float = -math.inf, inclusive: bool = True, symbolic: bool = False) -> float:
+    """A finite real scalar ≥ ``minimum`` (> ``minimum`` when not ``inclusive``); bools are refused. In a symbolic
+    call also a SymPy expression, kept exact (see :func:`symbolic_parameter`)."""
+    if symbolic:
+        return symbolic_parameter(name, x, low=minimum, left_open=not inclusive)
     if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
         raise ValueError(f"{name}: expected a finite real number, got {x!r}")
     value = float(x)
@@ -75,9 +81,20 @@ def check_real(name: str, x, *, minimum: float = -math.inf, inclusive: bool = Tr
     return value
 
 
-def check_ratio_clip(name: str, x) -> float:
-    """ε of a ratio band [1 − ε, 1 + ε]: in (0, 1), so that the band is non-empty and 1 − ε > 0."""
+def check_ratio_clip(name: str, x, *, symbolic: bool = False) -> float:
+    """ε of a ratio band [1 − ε, 1 + ε]: in (0, 1), so that the band is non-empty and 1 − ε > 0. In a symbolic call
+    also a SymPy expression, kept exact (see :func:`symbolic_parameter`)."""
+    if symbolic:
+        return symbolic_parameter(name, x, low=0, high=1, left_open=True, right_open=True)
     value = check_real(name, x, minimum=0.0, inclusive=False)
     if value >= 1.0:
         raise ValueError(f"{name}: must lie in (0, 1), got {value}")
     return value
+
+
+def symbolic_parameter(name: str, x, *, low=-math.inf, high=math.inf, left_open=False, right_open=False):
+    """A scalar parameter of a symbolic call (:mod:`lineage._symbolic`): a real number or a SymPy expression, returned
+    as an exact SymPy expression; refused when its value, or a symbol's assumptions, put it outside the interval."""
+    from lineage._symbolic import checked_parameter
+
+    return checked_parameter(name, x, low, high, left_open=left_open, right_open=right_open)

@@ -19,6 +19,12 @@
 * **Validation.** Both frameworks get the same checks and the same ``ValueError`` naming the argument: input that
   cannot be read as numbers, bool or non-real dtypes, non-finite entries, bool flags of another dtype, shapes that
   do not match, and tensors on another device.
+* **Symbolic calls.** Without a tensor, a numpy array of dtype object holding SymPy expressions makes the call exact:
+  the floating arguments are promoted to dtype object (float arrays enter as Python floats), the parameters (γ, λ,
+  ε, …) may be SymPy expressions too, bool flags act as the integers 0 and 1, and the result is an object array of
+  the SymPy expressions the formula builds, e.g. ``gae`` on symbols r_t, V_t, γ, λ gives Σ_l (γλ)^l δ_{t+l}
+  literally. The checks that need a value (finiteness, ranges) apply to numbers and to what a symbol's assumptions
+  decide (:mod:`lineage._symbolic`).
 """
 
 from __future__ import annotations
@@ -47,15 +53,25 @@ def to_numpy(x):
     return (x.float() if str(x.dtype) == "torch.bfloat16" else x).numpy()
 
 
+def is_symbolic(x) -> bool:
+    """Whether ``x`` is a numpy array of dtype object, the input of a symbolic call (module docstring)."""
+    return isinstance(x, np.ndarray) and x.dtype == object
+
+
 def backend_of(*arrays) -> Backend:
     """The backend of a call whose array arguments are ``arrays``: torch on the device of the first tensor among
-    them if there is one, numpy otherwise."""
+    them if there is one, else the exact namespace of :mod:`lineage._symbolic` if one is an object array, numpy
+    otherwise."""
     first = next((x for x in arrays if is_torch(x)), None)
-    if first is None:
-        return Backend(np)
-    import torch
+    if first is not None:
+        import torch
 
-    return Backend(torch, first.device)
+        return Backend(torch, first.device)
+    if any(is_symbolic(x) for x in arrays):
+        from lineage import _symbolic
+
+        return Backend(_symbolic)
+    return Backend(np)
 
 
 @dataclass(frozen=True)
@@ -69,11 +85,16 @@ class Backend:
 
     @property
     def is_torch(self) -> bool:
-        return self.xp is not np
+        return self.xp.__name__ == "torch"
+
+    @property
+    def is_symbolic(self) -> bool:
+        """Whether the call computes exactly on SymPy expressions (module docstring)."""
+        return self.xp.__name__ == "lineage._symbolic"
 
     def floats(self, **named) -> list:
         """The named arguments as finite floating arrays of this backend, promoted to one dtype (see the module
-        docstring), in the order given. Tensors keep their graph."""
+        docstring), in the order given. Tensors keep their graph; a symbolic call gives object arrays."""
         checked = {name: self._float(name, x) for name, x in named.items()}
         dtype = self.result_dtype(*checked.values())
         return [self.astype(x, dtype) for x in checked.values()]
@@ -98,21 +119,30 @@ class Backend:
         return np.result_type(*arrays)
 
     def astype(self, x, dtype):
-        """``x`` in ``dtype`` (differentiable in torch)."""
-        return x.to(dtype) if self.is_torch else x.astype(dtype, copy=False)
+        """``x`` in ``dtype`` (differentiable in torch). Bools become the integers 0 and 1 in dtype object: SymPy
+        takes no bools as numbers."""
+        if self.is_torch:
+            return x.to(dtype)
+        if x.dtype == bool and np.dtype(dtype) == np.dtype(object):
+            x = x.astype(int)
+        return x.astype(dtype, copy=False)
 
     def scalar(self, x):
         """A reduction's result as a 0-d array (numpy reductions return numpy scalars)."""
         return x if self.is_torch else np.asarray(x)
 
     def log_softmax(self, logits):
-        """log softmax over the last axis."""
+        """log softmax over the last axis (shifted by the maximum against overflow, except in exact arithmetic)."""
         if self.is_torch:
             return self.xp.log_softmax(logits, dim=-1)
-        shifted = logits - logits.max(axis=-1, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        shifted = logits if self.is_symbolic else logits - logits.max(axis=-1, keepdims=True)
+        return shifted - self.xp.log(self.xp.exp(shifted).sum(axis=-1, keepdims=True))
 
     def _float(self, name: str, x):
+        if self.is_symbolic and is_symbolic(x):
+            from lineage._symbolic import checked_entries
+
+            return checked_entries(name, x)
         if not is_torch(x):
             array = as_float_array(name, x)
             return self.xp.as_tensor(array, device=self.device) if self.is_torch else array

@@ -58,7 +58,8 @@ def clipped_surrogate(logp_new, logp_old, advantages, *, clip_eps: float = CLIP_
         logp_new: log π_new(a_i|s_i), shape ``[N]``.
         logp_old: log π_old(a_i|s_i) of the sampling policy, same shape.
         advantages: A_i, same shape.
-        clip_eps: ε in (0, 1); 0.2 by default, the paper's and the libraries' value.
+        clip_eps: ε in (0, 1); 0.2 by default, the paper's and the libraries' value (a SymPy expression too in a
+            symbolic call, :mod:`lineage.arrays`; its comparisons with ρ must then be decidable).
 
     Returns:
         L^CLIP_i, shape ``[N]``; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
@@ -123,8 +124,8 @@ def clip_fraction(logp_new, logp_old, advantages, *, clip_eps: float = CLIP_EPS)
 
 
 def _ratio_and_advantages(logp_new, logp_old, advantages, clip_eps):
-    clip_eps = check_ratio_clip("clip_eps", clip_eps)
     backend, (new, old, adv) = per_sample_floats(logp_new=logp_new, logp_old=logp_old, advantages=advantages)
+    clip_eps = check_ratio_clip("clip_eps", clip_eps, symbolic=backend.is_symbolic)
     # log π_old and the advantages are constants of the loss: a gradient into them would update whatever produced
     # them (the rollout policy, the critic through GAE) (claim PPO-13).
     old, adv = backend.no_gradient(old), backend.no_gradient(adv)

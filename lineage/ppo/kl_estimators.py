@@ -51,7 +51,7 @@ def kl_k2(logp_new, logp_old):
         :mod:`lineage.arrays`), differentiable in ``logp_new`` (and ``logp_old``).
     """
     _, (new, old) = per_sample_floats(logp_new=logp_new, logp_old=logp_old)
-    return 0.5 * (new - old) ** 2
+    return (new - old) ** 2 / 2
 
 
 def kl_k3(logp_new, logp_old):

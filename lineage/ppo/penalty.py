@@ -56,15 +56,15 @@ def penalized_surrogate(logits_new, logits_old, actions, advantages, *, beta: fl
         logits_old: logits of the sampling policy, same shape.
         actions: the sampled action indices in [0, K), shape ``[N]`` (integers).
         advantages: A_i under the old policy, shape ``[N]``.
-        beta: the penalty coefficient β ≥ 0.
+        beta: the penalty coefficient β ≥ 0 (a SymPy expression too in a symbolic call, :mod:`lineage.arrays`).
 
     Returns:
         L^KLPEN_i, shape ``[N]``; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
         differentiable in ``logits_new`` (and ``advantages``).
     """
-    beta = check_real("beta", beta, minimum=0.0)
     backend = backend_of(logits_new, logits_old, actions, advantages)
     new, old, adv = backend.floats(logits_new=logits_new, logits_old=logits_old, advantages=advantages)
+    beta = check_real("beta", beta, minimum=0.0, symbolic=backend.is_symbolic)
     if new.ndim != 2 or math.prod(new.shape) == 0:
         raise ValueError(
             f"logits_new: expected shape [N, K] (a row of action logits per sample), N, K >= 1, got {tuple(new.shape)}"

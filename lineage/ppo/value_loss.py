@@ -26,14 +26,14 @@ def clip_value(values_new, values_old, *, clip_eps: float):
     Args:
         values_new: V_new(s_i), shape ``[N]``.
         values_old: V_old(s_i) of the rollout, same shape.
-        clip_eps: ε > 0.
+        clip_eps: ε > 0 (a SymPy expression too in a symbolic call, :mod:`lineage.arrays`).
 
     Returns:
         V_clip, shape ``[N]``; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
         differentiable in ``values_new``.
     """
-    clip_eps = check_real("clip_eps", clip_eps, minimum=0.0, inclusive=False)
     backend, (v, v_old) = per_sample_floats(values_new=values_new, values_old=values_old)
+    clip_eps = check_real("clip_eps", clip_eps, minimum=0.0, inclusive=False, symbolic=backend.is_symbolic)
     return backend.xp.clip(v, v_old - clip_eps, v_old + clip_eps)
 
 
@@ -75,4 +75,4 @@ def value_loss(values_new, values_old, returns, *, clip_eps: float, variant: str
     if variant == "clipped":
         return backend.scalar(clipped.mean())
     unclipped = (v - r) ** 2
-    return backend.scalar(0.5 * backend.xp.where(clipped > unclipped, clipped, unclipped).mean())
+    return backend.scalar(backend.xp.where(clipped > unclipped, clipped, unclipped).mean() / 2)

@@ -26,14 +26,14 @@ def discounted_returns(rewards, next_values, terminated, truncated, *, gamma: fl
         next_values: V(s_{t+1}) of the true next observation, same shape (read only where the sum stops).
         terminated: bool flags, same shape; True where s_{t+1} is terminal.
         truncated: bool flags, same shape; True where the episode was cut after step t.
-        gamma: discount γ in [0, 1].
+        gamma: discount γ in [0, 1] (a SymPy expression too in a symbolic call, :mod:`lineage.arrays`).
 
     Returns:
         G_t, shape ``[T]`` or ``[T, B]``; numpy or torch with the inputs' float dtype (array rule of
         :mod:`lineage.arrays`), differentiable in ``rewards`` and ``next_values``.
     """
-    gamma = check_unit_interval("gamma", gamma)
     seg = validate_segment(rewards, None, next_values, terminated, truncated)
+    gamma = check_unit_interval("gamma", gamma, symbolic=seg.backend.is_symbolic)
     xp, bootstrap, continues = seg.backend.xp, seg.bootstrap_mask, seg.continue_mask
     if len(seg.rewards) == 0:
         return seg.rewards * 0

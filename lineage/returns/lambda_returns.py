@@ -28,14 +28,14 @@ def lambda_returns(rewards, values, next_values, terminated, truncated, *, gamma
         next_values: V(s_{t+1}) of the true next observation, same shape.
         terminated: bool flags, same shape; True where s_{t+1} is terminal.
         truncated: bool flags, same shape; True where the episode was cut after step t.
-        gamma: discount γ in [0, 1].
-        lam: λ in [0, 1].
+        gamma: discount γ in [0, 1] (a SymPy expression too in a symbolic call, :mod:`lineage.arrays`).
+        lam: λ in [0, 1] (likewise).
 
     Returns:
         R_t, shape ``[T]`` or ``[T, B]``; numpy or torch with the inputs' float dtype (array rule of
         :mod:`lineage.arrays`), differentiable in ``rewards``, ``values`` and ``next_values``.
     """
-    lam = check_unit_interval("lam", lam)
-    gamma = check_unit_interval("gamma", gamma)
     seg = validate_segment(rewards, values, next_values, terminated, truncated)
+    lam = check_unit_interval("lam", lam, symbolic=seg.backend.is_symbolic)
+    gamma = check_unit_interval("gamma", gamma, symbolic=seg.backend.is_symbolic)
     return segment_gae(seg, gamma, lam) + seg.values

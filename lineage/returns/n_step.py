@@ -28,7 +28,7 @@ def n_step_advantages(rewards, values, next_values, terminated, truncated, *, ga
         next_values: V(s_{t+1}) of the true next observation, same shape.
         terminated: bool flags, same shape; True where s_{t+1} is terminal.
         truncated: bool flags, same shape; True where the episode was cut after step t.
-        gamma: discount γ in [0, 1].
+        gamma: discount γ in [0, 1] (a SymPy expression too in a symbolic call, :mod:`lineage.arrays`).
         n: the number of steps k ≥ 1.
 
     Returns:
@@ -36,8 +36,8 @@ def n_step_advantages(rewards, values, next_values, terminated, truncated, *, ga
         :mod:`lineage.arrays`), differentiable in ``rewards``, ``values`` and ``next_values``.
     """
     n = check_positive_int("n", n)
-    gamma = check_unit_interval("gamma", gamma)
     seg = validate_segment(rewards, values, next_values, terminated, truncated)
+    gamma = check_unit_interval("gamma", gamma, symbolic=seg.backend.is_symbolic)
     xp, deltas, continues = seg.backend.xp, segment_td_errors(seg, gamma), seg.continue_mask
     steps = len(deltas)
     advantages = xp.zeros_like(deltas)

@@ -24,14 +24,14 @@ def td_errors(rewards, values, next_values, terminated, *, gamma: float):
         values: V(s_t), same shape.
         next_values: V(s_{t+1}) of the true next observation, same shape.
         terminated: bool flags, same shape; True where s_{t+1} is terminal (no bootstrap).
-        gamma: discount γ in [0, 1].
+        gamma: discount γ in [0, 1] (a SymPy expression too in a symbolic call, :mod:`lineage.arrays`).
 
     Returns:
         δ_t, shape ``[T]`` or ``[T, B]``; numpy or torch with the inputs' float dtype (array rule of
         :mod:`lineage.arrays`), differentiable in ``rewards``, ``values`` and ``next_values``.
     """
-    gamma = check_unit_interval("gamma", gamma)
-    return segment_td_errors(validate_segment(rewards, values, next_values, terminated, None), gamma)
+    seg = validate_segment(rewards, values, next_values, terminated, None)
+    return segment_td_errors(seg, check_unit_interval("gamma", gamma, symbolic=seg.backend.is_symbolic))
 
 
 def segment_td_errors(seg: SegmentArrays, gamma: float):
