@@ -5,13 +5,17 @@
   witness, evaluates to a nonzero number there).
 * Symbols: the discount γ, the GAE parameter λ and a rollout segment r_0..r_{T−1}, V_0..V_T.
 * Rollout algebra on arbitrary SymPy expressions: TD errors, discounted sums, backward recursions,
-  k-step advantages, λ-returns and the truncated λ-average of k-step estimators.
+  k-step advantages, λ-returns and the truncated λ-average of k-step estimators. These closed forms are written
+  from the notes' definitions and never call lineage: they are what lineage's functions are compared with.
+* Symbolic calls of lineage: :func:`symbolic_array` and :func:`lineage_segment` turn expressions into the numpy
+  object arrays on which lineage's own building blocks compute exactly (the array rule of ``lineage.arrays``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import sympy as sp
 
 GAMMA = sp.Symbol("gamma", positive=True)
@@ -123,3 +127,24 @@ def truncated_lambda_average(estimates: Sequence[sp.Expr]) -> sp.Expr:
     """(1 − λ) Σ_{k=1}^{m−1} λ^{k−1} E_k + λ^{m−1} E_m for the estimators E_1..E_m of a finite segment."""
     *shorter, longest = estimates
     return (1 - LAM) * discounted_sum(shorter, LAM) + LAM ** len(shorter) * longest
+
+
+def symbolic_array(xs: Sequence) -> np.ndarray:
+    """``xs`` as a numpy array of SymPy expressions (dtype object): lineage computes on it exactly."""
+    return np.array([sp.sympify(x) for x in xs], dtype=object)
+
+
+def lineage_segment(r: Sequence[sp.Expr], V: Sequence[sp.Expr], *, terminal: bool = False) -> dict[str, np.ndarray]:
+    """lineage's segment arguments for rewards r_0..r_{T−1} and values V_0..V_T: ``values`` V_0..V_{T−1},
+    ``next_values`` V_1..V_T and bool flags. One episode runs through the segment and is cut by its end (so V_T is the
+    bootstrap) or, if ``terminal``, ends in a terminal state after step T − 1 (no bootstrap)."""
+    steps = len(r)
+    terminated = np.zeros(steps, dtype=bool)
+    terminated[-1] = terminal
+    return {
+        "rewards": symbolic_array(r),
+        "values": symbolic_array(V[:steps]),
+        "next_values": symbolic_array(V[1 : steps + 1]),
+        "terminated": terminated,
+        "truncated": np.zeros(steps, dtype=bool),
+    }

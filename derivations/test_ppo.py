@@ -1,30 +1,40 @@
-"""PPO's objectives, symbolically: the piecewise form of the clipped term (PPO-5), the gradient of the penalised
-objective at the old policy (PPO-4) and the gradient of a softmax policy's entropy (STD-PPO-4).
+"""PPO's objectives on lineage's losses evaluated on symbols: the piecewise form of the clipped term (PPO-5), the
+gradient of the penalised objective at the old policy (PPO-4), the expectations of the KL estimators (STD-KL-1) and
+the gradient of a softmax policy's entropy (STD-PPO-4).
 
-Softmax policies over three actions are written with x_a = e^{θ_a} (positive symbols): π_a = x_a / Σ_b x_b, and
-∂/∂θ_a = x_a·∂/∂x_a, so every gradient is a rational function in the x's (and their logarithms) that ``cancel``
-decides.
+Softmax policies over three actions are written with x_a = e^{θ_a} (positive symbols): lineage gets the logits
+θ_a = log x_a, π_a = x_a / Σ_b x_b, and ∂/∂θ_a = x_a·∂/∂x_a, so every gradient is a rational function in the x's
+(and their logarithms) that ``cancel`` decides.
 """
 
 from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 import sympy as sp
 
-from .residual import assert_vanishes
+from lineage import ppo
+
+from .residual import assert_persists, assert_vanishes, symbolic_array
 
 ACTIONS = range(3)
 X = sp.symbols("x_0:3", positive=True)  # e^{θ_a} of the new policy
 X_OLD = sp.symbols("k_0:3", positive=True)  # e^{θ_k,a} of the old policy
 ADVANTAGE = sp.symbols("A_0:3", real=True)
 BETA = sp.Symbol("beta", positive=True)
+OLD_LOGP = sp.Symbol("ell", real=True)  # log π_old(a|s) of every clipped sample: only the ratio matters
 
 
 def softmax(weights) -> list[sp.Expr]:
     total = sp.Add(*weights)
     return [w / total for w in weights]
+
+
+def logits(weights, rows: int = 1) -> np.ndarray:
+    """The logits log x_a of the policy with weights x_a, repeated on ``rows`` rows: lineage's [N, K] input."""
+    return np.array([[sp.log(w) for w in weights]] * rows, dtype=object)
 
 
 def logit_gradient(expr: sp.Expr, weights=X) -> list[sp.Expr]:
@@ -35,6 +45,11 @@ def logit_gradient(expr: sp.Expr, weights=X) -> list[sp.Expr]:
 def at_old_policy(expr: sp.Expr) -> sp.Expr:
     """θ = θ_k: x_a ↦ k_a."""
     return expr.subs(dict(zip(X, X_OLD, strict=True)), simultaneous=True)
+
+
+def expected_under_old_policy(per_action) -> sp.Expr:
+    """E_{a~π_old}[f(a)] = Σ_a π_old(a) f(a), for per-action values f(0), f(1), f(2)."""
+    return sp.Add(*(p * f for p, f in zip(softmax(X_OLD), per_action, strict=True)))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -57,27 +72,41 @@ def piecewise_term(ratio: sp.Expr, advantage: sp.Expr, eps: sp.Expr) -> sp.Expr:
     )
 
 
+def assert_clipped_surrogate_is_piecewise(ratios, advantages, eps) -> None:
+    """lineage's clipped term of each sample (log π_old = ℓ, log π_new = ℓ + log ρ) is the notes' min form and the
+    piecewise form, and lineage's loss is minus their mean."""
+    logp_old = symbolic_array([OLD_LOGP] * len(ratios))
+    logp_new = symbolic_array([OLD_LOGP + sp.log(ratio) for ratio in ratios])
+    arguments = {"logp_new": logp_new, "logp_old": logp_old, "advantages": symbolic_array(advantages)}
+    terms = ppo.clipped_surrogate(**arguments, clip_eps=eps)
+    for term, ratio, advantage in zip(terms, ratios, advantages, strict=True):
+        where = f"r={ratio}, A={advantage}, ε={eps}"
+        assert_vanishes(term - clip_term(ratio, advantage, eps), f"PPO-5 at {where}: min form")
+        assert_vanishes(term - piecewise_term(ratio, advantage, eps), f"PPO-5 at {where}: piecewise form")
+    mean = sp.Add(*(piecewise_term(r, a, eps) for r, a in zip(ratios, advantages, strict=True))) / len(ratios)
+    assert_vanishes(ppo.ppo_clip_loss(**arguments, clip_eps=eps)[()] + mean, f"PPO-5, ε={eps}: loss")
+
+
 @pytest.mark.claim("PPO-5")
 def test_clipped_term_is_piecewise_on_a_rational_grid() -> None:
-    """PPO-5 (notes §PPO): min(rA, clip(r, 1 − ε, 1 + ε)A) = A·min(r, 1 + ε) for A ≥ 0 and A·max(r, 1 − ε) for A < 0,
-    exactly, on every (r, A, ε) of a rational grid that includes r = 1 ± ε, r = 0 and A = 0."""
+    """PPO-5 (notes §PPO): lineage's clipped term is min(rA, clip(r, 1 − ε, 1 + ε)A) = A·min(r, 1 + ε) for A ≥ 0 and
+    A·max(r, 1 − ε) for A < 0, exactly, on every (r, A, ε) of a rational grid that includes r = 1 ± ε and A = 0."""
     for eps in (sp.Rational(1, 10), sp.Rational(1, 5), sp.Rational(1, 2)):
-        ratios = (0, sp.Rational(1, 4), 1 - eps, sp.Rational(9, 10), 1, 1 + eps, sp.Rational(3, 2), 3)
-        for ratio, advantage in itertools.product(ratios, (-2, sp.Rational(-1, 2), 0, sp.Rational(1, 3), 3)):
-            residual = clip_term(ratio, advantage, eps) - piecewise_term(ratio, advantage, eps)
-            assert_vanishes(residual, f"PPO-5 at r={ratio}, A={advantage}, ε={eps}")
+        ratios = (sp.Rational(1, 20), sp.Rational(1, 4), 1 - eps, sp.Rational(9, 10), 1, 1 + eps, sp.Rational(3, 2), 3)
+        grid = list(itertools.product(ratios, (-2, sp.Rational(-1, 2), 0, sp.Rational(1, 3), 3)))
+        assert_clipped_surrogate_is_piecewise([r for r, _ in grid], [a for _, a in grid], eps)
 
 
 @pytest.mark.claim("PPO-5")
 def test_clipped_term_is_piecewise_for_symbolic_eps_and_advantage() -> None:
-    """PPO-5 (notes §PPO): with ε > 0 and |A| > 0 symbolic, r = 1 + c·ε on a grid of c (inside, on the edges of and
-    outside the band on both sides), the min form equals the piecewise form for A = +a and A = −a."""
-    eps, size = sp.symbols("epsilon a", positive=True)
-    for c in (-3, -1, sp.Rational(-1, 2), 0, sp.Rational(1, 2), 1, 2):
-        ratio = 1 + c * eps
-        for advantage in (size, -size):
-            residual = clip_term(ratio, advantage, eps) - piecewise_term(ratio, advantage, eps)
-            assert_vanishes(residual, f"PPO-5 at r = 1 + ({c})ε, A = {advantage}")
+    """PPO-5 (notes §PPO): with ε > 0 and |A| > 0 symbolic, lineage's clipped term equals the min form and the
+    piecewise form for A = +a and A = −a, at r = 1 + c·ε inside and on the edges of the band (a grid of c) and at
+    r = 1 ± (ε + u), u > 0, on both sides outside it."""
+    eps, size, excess = sp.symbols("epsilon a u", positive=True)
+    inside = [1 + c * eps for c in (-1, sp.Rational(-1, 2), 0, sp.Rational(1, 2), 1)]
+    ratios = [*inside, 1 + eps + excess, 1 - eps - excess]
+    for advantage in (size, -size):
+        assert_clipped_surrogate_is_piecewise(ratios, [advantage] * len(ratios), eps)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -86,12 +115,18 @@ def test_clipped_term_is_piecewise_for_symbolic_eps_and_advantage() -> None:
 @pytest.mark.claim("PPO-4")
 def test_penalised_objective_gradient_at_the_old_policy_is_the_policy_gradient() -> None:
     """PPO-4 (notes §PPO): for a 3-action softmax, E_{a~π_k}[(π_θ/π_k)·A] − β·KL(π_k ‖ π_θ) has at θ = θ_k the
-    gradient of Σ_a π_θ A, π_k,a(A_a − Σ_b π_k,b A_b), for every β and A: the KL term's gradient vanishes there."""
-    pi, pi_old = softmax(X), softmax(X_OLD)
-    surrogate = sp.Add(*(pi_old[a] * (pi[a] / pi_old[a]) * ADVANTAGE[a] for a in ACTIONS))
-    kl = sp.Add(*(pi_old[a] * (sp.log(pi_old[a]) - sp.log(pi[a])) for a in ACTIONS))
+    gradient of Σ_a π_θ A, π_k,a(A_a − Σ_b π_k,b A_b), for every β and A: the KL term's gradient vanishes there.
+
+    The objective is the π_k-expectation of lineage's penalised surrogate (one sample per action), the KL lineage's
+    categorical KL.
+    """
+    pi_old = softmax(X_OLD)
+    surrogate = ppo.penalized_surrogate(
+        logits(X, 3), logits(X_OLD, 3), np.arange(3), symbolic_array(ADVANTAGE), beta=BETA
+    )
+    kl = ppo.categorical_kl(logits(X_OLD), logits(X))[0]
     mean_advantage = sp.Add(*(pi_old[b] * ADVANTAGE[b] for b in ACTIONS))
-    objective_gradient = logit_gradient(surrogate - BETA * kl)
+    objective_gradient = logit_gradient(expected_under_old_policy(surrogate))
     kl_gradient = logit_gradient(kl)
     for a in ACTIONS:
         policy_gradient = pi_old[a] * (ADVANTAGE[a] - mean_advantage)
@@ -101,13 +136,41 @@ def test_penalised_objective_gradient_at_the_old_policy_is_the_policy_gradient()
 
 
 # ------------------------------------------------------------------------------------------------
+# STD-KL-1
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.claim("STD-KL-1")
+def test_k1_and_k3_are_unbiased_and_k2_is_not() -> None:
+    """STD-KL-1 (notes §PPO): for x ~ π_old, lineage's k1 = −log r and k3 = (r − 1) − log r have expectation
+    KL(π_old ‖ π_new) = Σ_x π_old(x) log(π_old(x)/π_new(x)) exactly, and k2 = ½(log r)² does not (3-action softmax,
+    r = π_new/π_old; at x = (1, 2, 3), k = (1, 1, 1) the bias is nonzero). lineage's categorical KL is that KL.
+    """
+    pi, pi_old = softmax(X), softmax(X_OLD)
+    kl = sp.Add(*(q * sp.log(q / p) for p, q in zip(pi, pi_old, strict=True)))
+    logp_new = symbolic_array([sp.log(p) for p in pi])
+    logp_old = symbolic_array([sp.log(q) for q in pi_old])
+
+    def bias(estimator) -> sp.Expr:
+        return sp.expand_log(expected_under_old_policy(estimator(logp_new, logp_old)) - kl, force=True)
+
+    assert_vanishes(bias(ppo.kl_k1), "STD-KL-1: E[k1] − KL")
+    assert_vanishes(bias(ppo.kl_k3), "STD-KL-1: E[k3] − KL")
+    witness = dict(zip(X + X_OLD, (1, 2, 3, 1, 1, 1), strict=True))
+    assert_persists(bias(ppo.kl_k2), "STD-KL-1: E[k2] − KL", witness)
+    categorical = ppo.categorical_kl(logits(X_OLD), logits(X))[0]
+    assert_vanishes(sp.expand_log(categorical - kl, force=True), "STD-KL-1: lineage's categorical KL")
+
+
+# ------------------------------------------------------------------------------------------------
 # STD-PPO-4
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.claim("STD-PPO-4")
 def test_entropy_gradient_of_a_softmax_policy() -> None:
-    """STD-PPO-4 (notes §PPO): H = −Σ_a π_a log π_a has ∂H/∂θ_a = −π_a(log π_a + H) for a 3-action softmax."""
+    """STD-PPO-4 (notes §PPO): lineage's entropy H = −Σ_a π_a log π_a of a 3-action softmax has
+    ∂H/∂θ_a = −π_a(log π_a + H)."""
     pi = softmax(X)
-    entropy = -sp.Add(*(p * sp.log(p) for p in pi))
+    entropy = ppo.categorical_entropy(logits(X))[0]
+    closed_form = -sp.Add(*(p * sp.log(p) for p in pi))
+    assert_vanishes(sp.expand_log(entropy - closed_form, force=True), "STD-PPO-4: H")
     for a, derivative in zip(ACTIONS, logit_gradient(entropy), strict=True):
-        residual = derivative + pi[a] * (sp.log(pi[a]) + entropy)
+        residual = derivative + pi[a] * (sp.log(pi[a]) + closed_form)
         assert_vanishes(sp.expand_log(residual, force=True), f"STD-PPO-4: ∂H/∂θ_{a}")
