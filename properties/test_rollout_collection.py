@@ -22,7 +22,8 @@ from lineage.tabular.env import TabularEnv
 
 
 class Recorder:
-    """An actor a ~ π(·|s) and a critic V(s) = s + 0.5 (distinct per state) that remember what they were shown."""
+    """An actor a ~ π(·|s) and a critic V(s) = s + 0.5 (distinct per state, a numpy float32 scalar as a float32
+    model would return it) that remember what they were shown."""
 
     def __init__(self, pi: np.ndarray, seed: int) -> None:
         self.pi, self.rng = pi, np.random.default_rng(seed)
@@ -34,9 +35,9 @@ class Recorder:
         self.acted.append((observation, action))
         return action
 
-    def value(self, observation: int) -> float:
+    def value(self, observation: int) -> np.float32:
         self.valued.append(observation)
-        return observation + 0.5
+        return np.float32(observation + 0.5)
 
 
 @st.composite
@@ -118,5 +119,5 @@ def test_time_limit_cut_bootstraps_the_final_observation_tc17():
 @pytest.mark.parametrize("n_steps", [0, -1, 2.5])
 def test_a_bad_step_count_is_refused_by_name(n_steps):
     m4 = TabularMDP(P=[[[1.0]]], R=[[1.0]], nu0=[1.0], gamma=0.9)
-    with pytest.raises(ValueError, match="n_steps"):
+    with pytest.raises(ValueError, match=r"^n_steps:"):
         collect_segment(TabularEnv(m4), lambda obs: 0, lambda obs: 0.0, n_steps)
