@@ -54,7 +54,8 @@ class ModuleScore:
 
 
 def changed_line(path: pathlib.Path, mutant: str) -> str:
-    """The first line of ``mutant``'s function that differs from the original function (mutmut's spans index)."""
+    """The first line ``mutant`` adds to the original function, or the first it removes, marked "(removed)"
+    (read with mutmut's spans index)."""
     spans = json.loads(path.with_name(path.name + ".spans").read_text())["spans"]
     function = mutant.rsplit(".", 1)[1]
     original = function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
@@ -65,8 +66,10 @@ def changed_line(path: pathlib.Path, mutant: str) -> str:
         body = [line.strip() for line in lines[start - 1 : end]]
         return [line.replace(name, "") for line in body]  # the ``def`` line names the mutant
 
-    diff = [d[2:] for d in difflib.ndiff(source(original), source(function)) if d.startswith("+ ")]
-    return diff[0] if diff else "(no textual change)"
+    diff = list(difflib.ndiff(source(original), source(function)))
+    added = [d[2:] for d in diff if d.startswith("+ ")]
+    removed = [d[2:] for d in diff if d.startswith("- ")]
+    return added[0] if added else f"(removed) {removed[0]}" if removed else "(no textual change)"
 
 
 def scores(mutants: pathlib.Path = MUTANTS, equivalent_file: pathlib.Path = EQUIVALENT):
