@@ -438,9 +438,9 @@ def test_numpy_in_numpy_out_torch_in_torch_out_with_the_same_values(block, dtype
 @given(data=st.data())
 def test_lists_compute_in_float64_and_mixed_dtypes_promote(block, data):
     """The array rule's dtypes (the block's claims): lists of numbers give float64 numpy results; a float32 array
-    next to float64 ones gives float64. One tensor among numpy arguments — the last argument, whatever its kind (a
-    float32 tensor, a bool mask, integer actions) — makes the call a torch call: a float64 tensor out, or float32 if
-    that tensor is the only float argument."""
+    next to float64 ones gives float64. One tensor among numpy arguments — each argument in turn, whatever its kind
+    (a float32 tensor, a bool mask, integer actions) — makes the call a torch call: a float64 tensor out, or float32
+    if that tensor is the only float argument."""
     call = data.draw(block.calls, label="call")
     floats = call.floats()
     as_lists = {n: a.tolist() if n in floats else a for n, a in call.arrays.items()}
@@ -451,12 +451,12 @@ def test_lists_compute_in_float64_and_mixed_dtypes_promote(block, data):
         mixed = {**call.inputs("numpy", "float64"), floats[0]: call.arrays[floats[0]].astype(np.float32)}
         assert block(mixed, call.params).dtype == np.float64
 
-    last = list(call.arrays)[-1]
-    argument = call.arrays[last].astype(np.float32) if last in floats else call.arrays[last]
-    one_tensor = {**call.inputs("numpy", "float64"), last: torch.from_numpy(argument)}
-    promoted = block(one_tensor, call.params)
-    expected = torch.float32 if floats == [last] else torch.float64
-    assert isinstance(promoted, torch.Tensor) and promoted.dtype == expected, (last, type(promoted), promoted)
+    for name, array in call.arrays.items():
+        argument = array.astype(np.float32) if name in floats else array
+        one_tensor = {**call.inputs("numpy", "float64"), name: torch.from_numpy(argument)}
+        promoted = block(one_tensor, call.params)
+        expected = torch.float32 if floats == [name] else torch.float64
+        assert isinstance(promoted, torch.Tensor) and promoted.dtype == expected, (name, type(promoted), promoted)
 
 
 @pytest.mark.claim("STD-PPO-3", "STD-PPO-1")
