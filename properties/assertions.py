@@ -12,24 +12,36 @@ import math
 
 import numpy as np
 
+from lineage.laws.tolerance import ROUNDING_FACTOR, value_scale
 from lineage.tabular import TabularMDP, Trajectories, enumerate_trajectories
 
 # --------------------------------------------------------------------------------------------------------
 # Tolerances and exact references shared by the properties
 # --------------------------------------------------------------------------------------------------------
 
-RTOL = 1e-8
+EPS = np.finfo(np.float64).eps
 DISTRIBUTION_ATOL = 1e-12  # probabilities are O(1) and cond(I − γP_π) ≤ (1 + γ)/(1 − γ) ≤ 39
 
 
 def value_atol(mdp: TabularMDP) -> float:
-    """Absolute tolerance for values, objectives and gradients: 1e-9 · R_max / (1 − γ)."""
-    return 1e-9 * mdp.reward_scale
+    """Absolute tolerance for values, objectives and gradients: 1e-9 · R_max / (1 − γ), from the drawn rewards."""
+    return 1e-9 * value_scale(mdp.R, mdp.gamma)
 
 
-def assert_identity(actual, desired, *, atol: float, what: str) -> None:
-    """An exact identity up to rounding: ``assert_allclose(rtol=1e-8, atol=atol)``, values in the message."""
-    np.testing.assert_allclose(actual, desired, rtol=RTOL, atol=atol, err_msg=what)
+def solve_tolerance(mdp: TabularMDP, atol: float | None = None) -> dict[str, float]:
+    """:func:`assert_identity`'s ``atol`` and ``rtol`` for a result of an exact linear solve on the MDP: ``atol``
+    (default :func:`value_atol`), and rtol = 8·eps·n·κ for n ≤ S·A unknowns (the state-action chain's solve; the
+    state chain's has S) at a condition number κ ≤ (1 + γ)/(1 − γ) in the ∞-norm (the kernel is row-stochastic)."""
+    condition = (1.0 + mdp.gamma) / (1.0 - mdp.gamma)
+    rtol = ROUNDING_FACTOR * EPS * mdp.R.size * condition
+    return {"atol": value_atol(mdp) if atol is None else atol, "rtol": rtol}
+
+
+def assert_identity(actual, desired, *, atol: float, what: str, rtol: float = ROUNDING_FACTOR * EPS) -> None:
+    """An exact identity up to rounding, values in the message: |actual − desired| ≤ atol + rtol·|desired|. The
+    relative part is float64 rounding: by default 8·eps, a few correctly rounded operations; a linear solve passes
+    its own (:func:`solve_tolerance`)."""
+    np.testing.assert_allclose(actual, desired, rtol=rtol, atol=atol, err_msg=what)
 
 
 def assert_at_least(lhs, rhs, *, atol: float, what: str) -> None:

@@ -25,7 +25,7 @@ from lineage.tabular import (
     softmax_policy_gradient,
     state_visitation,
 )
-from properties.assertions import assert_identity, value_atol
+from properties.assertions import assert_identity, solve_tolerance
 
 N_FEATURES = 2
 Logits = Callable[[torch.Tensor], torch.Tensor]
@@ -71,7 +71,7 @@ def test_tabular_softmax_gradient_matches_autodiff(data, mdp):
     theta = data.draw(softmax_logits(mdp), label="theta")
     expected = autograd_gradient(mdp, lambda th: th, theta)
     closed_form = softmax_policy_gradient(mdp, theta)
-    assert_identity(closed_form, expected, atol=value_atol(mdp), what="∇J closed form (tabular θ)")
+    assert_identity(closed_form, expected, **solve_tolerance(mdp), what="∇J closed form (tabular θ)")
 
 
 @pytest.mark.claim("STD-PG-1")
@@ -84,7 +84,7 @@ def test_linear_feature_softmax_gradient_matches_autodiff(data, mdp):
     features = torch.from_numpy(policy.features)
     expected = autograd_gradient(mdp, lambda th: features @ th, theta)
     closed_form = linear_softmax_policy_gradient(mdp, policy, theta)
-    assert_identity(closed_form, expected, atol=value_atol(mdp), what="∇J closed form (shared θ)")
+    assert_identity(closed_form, expected, **solve_tolerance(mdp), what="∇J closed form (shared θ)")
 
 
 @pytest.mark.claim("PG-3")
@@ -110,4 +110,4 @@ def test_gradient_is_visitation_weighted_q_times_policy_gradient(data, mdp, para
     weights = state_visitation(mdp, pi)[:, None] * action_values(mdp, pi) / (1.0 - mdp.gamma)
     by_theorem = policy_gradient_with_frozen_weights(logits, theta, weights)
     expected = autograd_gradient(mdp, logits, theta)
-    assert_identity(by_theorem, expected, atol=value_atol(mdp), what="Σ_s ν Σ_a Q ∇π / (1 − γ) vs ∇J")
+    assert_identity(by_theorem, expected, **solve_tolerance(mdp), what="Σ_s ν Σ_a Q ∇π / (1 − γ) vs ∇J")

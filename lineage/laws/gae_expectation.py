@@ -16,7 +16,7 @@ from lineage.laws.cases.mdps import episodic_mdps, policies, tabular_mdps, value
 from lineage.laws.cases.segments import Segment, SegmentCase, unit_interval
 from lineage.laws.contracts import CONTRACTS, call
 from lineage.laws.law import expect_close, law
-from lineage.laws.tolerance import rounding_tolerance
+from lineage.laws.tolerance import rounding_tolerance, value_scale
 from lineage.tabular import (
     TabularMDP,
     Trajectories,
@@ -143,7 +143,7 @@ def unbiased_when_truncation_bootstraps(target, rollouts: StartedRollouts):
         rollouts,
         paths,
         expected,
-        rollouts.mdp.reward_scale,
+        value_scale(rollouts.mdp.R, rollouts.mdp.gamma),
         terminated=np.zeros_like(cut),
         truncated=cut,
     )
@@ -173,7 +173,7 @@ def termination_at_a_cut_drops_the_bootstrap(target, rollouts: StartedRollouts):
         rollouts,
         paths,
         expected,
-        mdp.reward_scale,
+        value_scale(mdp.R, mdp.gamma),
         terminated=cut,
         truncated=np.zeros_like(cut),
     )
@@ -205,7 +205,7 @@ def expectation_matches_closed_form(target, rollouts: StartedRollouts):
         rollouts,
         paths,
         expected,
-        max(mdp.reward_scale, float(np.abs(rollouts.values).max())),
+        max(value_scale(mdp.R, mdp.gamma), float(np.abs(rollouts.values).max())),
         terminated=ends,
         truncated=np.zeros_like(ends),
     )

@@ -52,6 +52,13 @@ def scaled_tolerance(eps: float, magnitude: float, terms: int) -> float:
     return ROUNDING_FACTOR * eps * (terms + 1) * magnitude + ROUNDING_FACTOR * (terms + 1) ** 2 * smallest_normal(eps)
 
 
+def value_scale(rewards, gamma: float) -> float:
+    """R_max / (1 − γ) with R_max = max |R(s, a)| of the reward table handed to the oracle: every V^π, Q^π and J(π)
+    of a discounted MDP is at most this large, so a value from an exact linear solve is allowed 1e-9 of it. Read
+    from the drawn rewards and γ (needs γ < 1), never from the object under test."""
+    return float(np.abs(np.asarray(rewards, dtype=np.float64)).max()) / (1.0 - gamma)
+
+
 def finite_difference_step(eps: float) -> float:
     """Central-difference step: 1e-6 for float64 targets, 1e-3 for float32 and coarser ones."""
     return 1e-6 if eps <= np.finfo(np.float64).eps else 1e-3

@@ -74,26 +74,6 @@ class TabularMDP:
         """A, the number of actions (``P.shape[1]``)."""
         return self.P.shape[1]
 
-    @property
-    def reward_scale(self) -> float:
-        """The scale of values, max(R_max, 1) / (1 − min(γ, 1 − 10⁻⁶)) with R_max = max_{s,a} |R(s, a)|.
-
-            |V^π(s)| ≤ Σ_t γ^t R_max = R_max / (1 − γ)   for every policy π and state s, when γ < 1
-
-        so values and objectives are at most of this size, and the properties take their absolute
-        tolerances as small multiples of it (1e-9 · reward_scale for a value from a linear solve). The floor
-        max(·, 1) keeps a tolerance from vanishing when all rewards are tiny; the cap on γ keeps the scale
-        finite at γ = 1, where it is 10⁶ · max(R_max, 1).
-
-        See Puterman (1994), *Markov Decision Processes*, ch. 6 (bounded rewards give bounded discounted
-        values). It sets the tolerance of every tabular claim checked against a linear solve (PG-1, BASE-2,
-        AC-10, TRPO-5, OCC-3, STD-TT-2, ...; notes §PG, §VAR, §TD, §TRPO, §OCC, §PPO).
-
-        Returns:
-            A float ≥ 1.
-        """
-        return max(float(np.abs(self.R).max()), 1.0) / (1.0 - min(self.gamma, 0.999999))
-
     def check_policy(self, pi) -> np.ndarray:
         """The policy ``pi`` as a validated [S, A] array whose rows lie on the simplex.
 
