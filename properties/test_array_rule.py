@@ -50,12 +50,12 @@ from lineage.laws.cases.losses import (
 )
 from lineage.laws.cases.segments import segment_cases, unit_interval
 from lineage.laws.tolerance import scaled_tolerance
-from lineage.rlhf.whiten import EPSILON
 from properties.ppo_strategies import EPS, categorical_batches, finite, tensor
 
 U = EPS / 2  # unit roundoff of float64
 SUBNORMAL = 2.0**-1074  # the smallest positive float64: the absolute error of a product that underflows
 DIGITS = 50  # decimal precision of the closed forms that need exp, log or a square root
+WHITENING_EPSILON = 1e-8  # the ε under the square root of whitening that STD-RLHF-5 states
 
 
 def gamma_k(k: float) -> float:
@@ -323,7 +323,7 @@ def whiten_agreement(call: Call, eps: float) -> float:
     valid = x[call.arrays["mask"]] if "mask" in call.arrays else x.reshape(-1)
     n = valid.size
     variance = float(np.var(valid, ddof=1)) if n > 1 else 0.0
-    scale = math.sqrt(variance + EPSILON)
+    scale = math.sqrt(variance + WHITENING_EPSILON)
     largest = float(np.abs(valid).max())
     return 2 * scaled_tolerance(eps, largest * (1 + 1 / scale) + math.sqrt(n) + 1, n)
 
@@ -851,7 +851,7 @@ def test_whitening_gradient_is_the_jacobian_of_standardisation_on_the_valid_entr
     valid, padded = np.flatnonzero(mask.reshape(-1)), np.flatnonzero(~mask.reshape(-1))
     assert np.all(got[padded, :] == 0.0) and np.all(got[:, padded] == 0.0), got
     x = [Fraction(v) for v in values.reshape(-1)[valid].tolist()]
-    s = root_of_spread(x, len(x) - 1, EPSILON)
+    s = root_of_spread(x, len(x) - 1, WHITENING_EPSILON)
     expected = standardisation_jacobian(x, len(x) - 1, s, s) + (0 if shift_mean else Decimal(1) / len(x))
     condition = float(np.abs(values[mask]).max()) / float(s)
     allowed = (2 * len(x) + 12) * U * 2 * (1 + condition) / float(s) + U

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from lineage.rlhf import whiten
-from lineage.rlhf.whiten import EPSILON
 from properties.assertions import assert_identity
 
 EPS = np.finfo(np.float64).eps
+WHITENING_EPSILON = 1e-8  # the ε under the square root that the claim states (TRL, lm-human-preferences)
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,9 +41,16 @@ class MaskedBatch:
         mean = sum(entries) / len(entries)
         return mean, sum((v - mean) ** 2 for v in entries) / (len(entries) - 1)
 
+    def exact_whitened(self, shift_mean: bool) -> np.ndarray:
+        """(x − μ)/√(σ² + ε), plus μ unless ``shift_mean``, on the valid entries: exact but for the rounded root."""
+        mean, variance = self.exact_moments()
+        root = Fraction(math.sqrt(variance + Fraction(WHITENING_EPSILON)))
+        shift = 0 if shift_mean else mean
+        return np.array([float((Fraction(x) - mean) / root + shift) for x in self.valid.tolist()])
+
     def atol(self, whitened: np.ndarray) -> float:
         _, variance = self.exact_moments()
-        scale = math.sqrt(variance + Fraction(EPSILON))
+        scale = math.sqrt(variance + Fraction(WHITENING_EPSILON))
         largest = np.abs(self.valid).max()
         return 4 * (self.mask.sum() + 4) * EPS * (largest * (1 + 1 / scale) + np.abs(whitened).max() + 1)
 
@@ -63,14 +70,15 @@ def masked_batches(draw) -> MaskedBatch:
 @pytest.mark.claim("STD-RLHF-5")
 @given(batch=masked_batches())
 def test_whitened_advantages_have_mean_zero_and_unit_std(batch):
-    """STD-RLHF-5 (notes §PPO): over the valid entries the whitened advantages have mean 0 and (unbiased) std
+    """STD-RLHF-5 (notes §PPO): the valid entries whiten to (x − μ)/√(σ² + ε), with mean 0 and (unbiased) std
     σ/√(σ² + ε), which is 1 up to ε/(2σ²); padding comes back as 0."""
     whitened = whiten(batch.values, batch.mask)
     _, variance = batch.exact_moments()
     atol = batch.atol(whitened)
     valid = whitened[batch.mask]
+    assert_identity(valid, batch.exact_whitened(shift_mean=True), atol=atol, what="whitened vs (x − μ)/√(σ² + ε)")
     assert_identity(valid.mean(), 0.0, atol=atol, what="mean of whitened entries")
-    unit_std = math.sqrt(variance / (variance + Fraction(EPSILON)))
+    unit_std = math.sqrt(variance / (variance + Fraction(WHITENING_EPSILON)))
     assert_identity(valid.std(ddof=1), unit_std, atol=atol, what="std of whitened entries vs σ/√(σ² + ε)")
     assert np.all(whitened[~batch.mask] == 0.0)
 
@@ -78,14 +86,14 @@ def test_whitened_advantages_have_mean_zero_and_unit_std(batch):
 @pytest.mark.claim("STD-RLHF-5")
 @given(batch=masked_batches())
 def test_shift_mean_false_keeps_the_mean_and_rescales_the_deviations(batch):
-    """STD-RLHF-5 (notes §PPO): whiten(x, shift_mean=False) = whiten(x) + μ on the valid entries: the rewards keep
-    their batch mean μ and their deviations get the std σ/√(σ² + ε)."""
+    """STD-RLHF-5 (notes §PPO): whiten(x, shift_mean=False) = (x − μ)/√(σ² + ε) + μ on the valid entries: the rewards
+    keep their batch mean μ and their deviations get the std σ/√(σ² + ε)."""
     kept = whiten(batch.values, batch.mask, shift_mean=False)
     mean, _ = batch.exact_moments()
-    centred = whiten(batch.values, batch.mask)
     atol = batch.atol(kept)
     assert_identity(kept[batch.mask].mean(), float(mean), atol=atol, what="mean with shift_mean=False vs μ")
-    assert_identity(kept[batch.mask] - float(mean), centred[batch.mask], atol=atol, what="(kept − μ) vs whitened")
+    expected = batch.exact_whitened(shift_mean=False)
+    assert_identity(kept[batch.mask], expected, atol=atol, what="shift_mean=False vs (x − μ)/√(σ² + ε) + μ")
 
 
 @pytest.mark.claim("STD-RLHF-5")
@@ -104,7 +112,7 @@ def test_one_entry_or_zero_spread_whitens_to_zero_not_nan(value, n):
     """STD-RLHF-5: with one valid entry or no spread (σ² = 0) every valid entry whitens to (x − μ)/√ε ≈ 0 —
     the mean's rounding, at most n·eps·|x|, divided by √ε — or to μ with shift_mean=False; never NaN."""
     values = np.full(n, value)
-    atol = 4 * n * EPS * abs(value) / math.sqrt(EPSILON)
+    atol = 4 * n * EPS * abs(value) / math.sqrt(WHITENING_EPSILON)
     assert_identity(whiten(values), 0.0, atol=atol, what="whitened constant")
     assert_identity(whiten(values, shift_mean=False), value, atol=atol, what="constant with its mean kept")
 
