@@ -3,7 +3,8 @@
 
 The exact moments μ, σ² of the valid entries are computed in rational arithmetic from the float inputs. The
 float result differs from (x − μ)/√(σ² + ε) by rounding of μ and σ² over n entries: at most
-(n + 4)·eps·(max|x|/√(σ² + ε) + |z|) per entry, |z| the whitened value; the tolerance allows four times that.
+(n + 4)·eps·(max|x|/√(σ² + ε) + |z|) per entry, |z| the whitened value, bounded from the inputs; the tolerance
+allows four times that.
 """
 
 from __future__ import annotations
@@ -48,11 +49,14 @@ class MaskedBatch:
         shift = 0 if shift_mean else mean
         return np.array([float((Fraction(x) - mean) / root + shift) for x in self.valid.tolist()])
 
-    def atol(self, whitened: np.ndarray) -> float:
+    def atol(self, shift_mean: bool) -> float:
+        """4·(n + 4)·eps·(max|x|·(1 + 1/√(σ² + ε)) + max|z| + 1) with max|z| bounded from the inputs: √(n − 1) for the
+        whitened z (Σ_i z_i² ≤ n − 1), plus max|x| ≥ |μ| when ``shift_mean=False`` adds μ back."""
         _, variance = self.exact_moments()
         scale = math.sqrt(variance + Fraction(WHITENING_EPSILON))
-        largest = np.abs(self.valid).max()
-        return 4 * (self.mask.sum() + 4) * EPS * (largest * (1 + 1 / scale) + np.abs(whitened).max() + 1)
+        n, largest = int(self.mask.sum()), float(np.abs(self.valid).max())
+        whitened_bound = math.sqrt(n - 1) + (0.0 if shift_mean else largest)
+        return 4 * (n + 4) * EPS * (largest * (1 + 1 / scale) + whitened_bound + 1)
 
 
 @st.composite
@@ -74,7 +78,7 @@ def test_whitened_advantages_have_mean_zero_and_unit_std(batch):
     σ/√(σ² + ε), which is 1 up to ε/(2σ²); padding comes back as 0."""
     whitened = whiten(batch.values, batch.mask)
     _, variance = batch.exact_moments()
-    atol = batch.atol(whitened)
+    atol = batch.atol(shift_mean=True)
     valid = whitened[batch.mask]
     assert_identity(valid, batch.exact_whitened(shift_mean=True), atol=atol, what="whitened vs (x − μ)/√(σ² + ε)")
     assert_identity(valid.mean(), 0.0, atol=atol, what="mean of whitened entries")
@@ -90,7 +94,7 @@ def test_shift_mean_false_keeps_the_mean_and_rescales_the_deviations(batch):
     keep their batch mean μ and their deviations get the std σ/√(σ² + ε)."""
     kept = whiten(batch.values, batch.mask, shift_mean=False)
     mean, _ = batch.exact_moments()
-    atol = batch.atol(kept)
+    atol = batch.atol(shift_mean=False)
     assert_identity(kept[batch.mask].mean(), float(mean), atol=atol, what="mean with shift_mean=False vs μ")
     expected = batch.exact_whitened(shift_mean=False)
     assert_identity(kept[batch.mask], expected, atol=atol, what="shift_mean=False vs (x − μ)/√(σ² + ε) + μ")
