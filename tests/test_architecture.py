@@ -218,7 +218,6 @@ def says_tolerance(name: str) -> bool:
 READABLE_PROPERTIES = {
     "n_states": "TabularMDP's P.shape[0], a shape",
     "n_actions": "TabularMDP's P.shape[1], a shape",
-    "vocab_size": "AutoregressivePolicy's vocabulary, a shape",
     "dtype": "a precision; also numpy's own attribute",
 }
 
