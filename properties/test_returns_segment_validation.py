@@ -134,13 +134,15 @@ ARGUMENTS = [(name, a) for name, (_, arrays_, params) in sorted(FUNCTIONS.items(
 @given(data=st.data())
 def test_a_broken_argument_raises_value_error_naming_it(function, argument, data):
     """STD-TT-1, STD-TT-2 (notes §PPO): breaking any one argument of a valid segment call raises ValueError whose
-    message starts with ``<argument>:`` — never another exception, another argument's name or a silent result."""
+    message starts with ``<argument>:`` — never another exception, another argument's name or a silent result; a
+    shape mismatch also names rewards, the array whose shape the others must have."""
     call = data.draw(invalid_calls(function, argument), label="call")
     with pytest.raises(ValueError) as raised:
         call.run()
-    assert str(raised.value).startswith(f"{argument}:"), (
-        f"broke {argument!r}, the message names another: {raised.value}"
-    )
+    message = str(raised.value)
+    assert message.startswith(f"{argument}:"), f"broke {argument!r}, the message names another: {message}"
+    if " like " in message:  # a shape that differs from the rewards' names the array it was compared with
+        assert " like rewards," in message, f"broke {argument!r}'s shape, the message blames another: {message}"
 
 
 @pytest.mark.claim("STD-TT-1", "STD-TT-2")
