@@ -135,8 +135,13 @@ class AutoregressivePolicy:
         return self.token_probs().prod(axis=1)
 
     def expectation(self, per_sequence) -> np.ndarray:
-        """E_{y~π}[f(y)] = Σ_y π(y) f(y) for ``f`` given per response along the first axis."""
-        return np.tensordot(self.sequence_probs(), np.asarray(per_sequence, dtype=float), axes=1)
+        """E_{y~π}[f(y)] = Σ_y π(y) f(y) for ``f`` given per response along the first axis (finite real numbers,
+        shape ``[V^L, ...]``)."""
+        f = as_float_array("per_sequence", per_sequence)
+        probs = self.sequence_probs()
+        if f.shape[:1] != probs.shape:
+            raise ValueError(f"per_sequence: expected shape ({len(probs)}, ...), one entry per response, got {f.shape}")
+        return np.tensordot(probs, f, axes=1)
 
 
 def sequence_kl(p: AutoregressivePolicy, q: AutoregressivePolicy) -> float:
