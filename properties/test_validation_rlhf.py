@@ -255,6 +255,21 @@ def test_pretraining_log_likelihood_names_the_bad_argument(argument, changes):
             id="whiten mask like values",
         ),
         pytest.param(
+            r"^ref_logp: expected shape \(2, 3\) like logp, got \(2, 4\)$",
+            lambda: token_rewards(**{**GOOD_REWARDS, "ref_logp": np.zeros((B, T + 1))}),
+            id="ref_logp like logp",
+        ),
+        pytest.param(
+            r"^scores: expected shape \(2,\), one score per response, got \(2, 3\)$",
+            lambda: token_rewards(**{**GOOD_REWARDS, "scores": np.zeros((B, T))}),
+            id="scores one per response",
+        ),
+        pytest.param(
+            r"^pretrain_mask: expected shape \(2, 3\) like pretrain_token_logp, got \(2, 4\)$",
+            lambda: ppo_ptx_loss(**{**GOOD_PTX, "pretrain_mask": torch.ones(B, T + 1, dtype=torch.bool)}),
+            id="pretrain_mask like pretrain_token_logp",
+        ),
+        pytest.param(
             r"^conditionals: expected 3 rows, one per prefix of fewer than 2 tokens over a vocabulary of 2, got 2$",
             lambda: AutoregressivePolicy(np.full((2, 2), 0.5), 2),
             id="conditionals rows",
