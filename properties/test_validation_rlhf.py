@@ -270,8 +270,8 @@ def test_pretraining_log_likelihood_names_the_bad_argument(argument, changes):
             id="pretrain_mask like pretrain_token_logp",
         ),
         pytest.param(
-            r"^conditionals: expected 3 rows, one per prefix of fewer than 2 tokens over a vocabulary of 2, got 2$",
-            lambda: AutoregressivePolicy(np.full((2, 2), 0.5), 2),
+            r"^conditionals: expected 4 rows, one per prefix of fewer than 2 tokens over a vocabulary of 3, got 2$",
+            lambda: AutoregressivePolicy(np.full((2, 3), 1 / 3), 2),
             id="conditionals rows",
         ),
     ],
