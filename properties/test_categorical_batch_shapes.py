@@ -1,11 +1,13 @@
-"""Softmax and the exact categorical KL act on the last axis only: ``[..., K]`` in, one distribution (one KL) per
-leading index out, whatever the number of leading axes (notes §PG for the tabular softmax, §PPO for the KL penalty;
-claims named per property). The other properties only ever call both with ``[N, K]``; here the batch has zero, one or
-two leading axes of sizes 1..3, K runs from 1 (a single action) to 4, and the logits reach ±4 and ties.
+"""Softmax, the exact categorical KL and the entropy act on the last axis only: ``[..., K]`` in, one distribution
+(one KL, one entropy) per leading index out, whatever the number of leading axes (notes §PG for the tabular
+softmax, §PPO for the KL penalty and the entropy bonus; claims named per property). The other properties only ever
+call them with ``[N, K]``; here the batch has zero, one or two leading axes of sizes 1..3, K runs from 1 (a single
+action) to 4, and the logits reach ±4 and ties.
 
 Tolerances: a softmax entry lies in [0, 1] and comes from K exponentials and a sum of K terms, so it rounds within
 ``scaled_tolerance(eps, 1, K)``; a KL is a sum of K terms p·(log p − log q) whose logs are at most
-M = 2·4 + log K in size, so it rounds within ``scaled_tolerance(eps, M, K)``. eps is the input dtype's.
+M = 2·4 + log K in size, so it rounds within ``scaled_tolerance(eps, M, K)``, and so does an entropy, a sum of K
+terms p·log p. eps is the input dtype's.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from lineage.laws.cases.mdps import LOGIT_BOUND
 from lineage.laws.tolerance import scaled_tolerance
-from lineage.ppo import categorical_kl
+from lineage.ppo import categorical_entropy, categorical_kl
 from lineage.tabular import softmax
 
 DTYPES = [np.float32, np.float64]
@@ -109,3 +111,25 @@ def test_categorical_kl_is_one_nonnegative_divergence_per_slice(framework, dtype
         f"KL below Pinsker's bound by more than {atol:.3g}:\nKL      {got!r}\nbound   {pinsker!r}\n"
         f"old     {old!r}\nnew     {new!r}"
     )
+
+
+@pytest.mark.claim("STD-PPO-4")
+@pytest.mark.parametrize("framework", ["numpy", "torch"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@settings(max_examples=30)
+@given(data=st.data())
+def test_categorical_entropy_is_one_entropy_per_slice(framework, dtype, data):
+    """STD-PPO-4 (notes §PPO): categorical_entropy of ``[..., K]`` logits has shape ``[...]`` and the input dtype;
+    each entry is −Σ_a π(a) log π(a) of its slice (against float64), so it lies in [0, log K]."""
+    logits = data.draw(logit_batches(dtype))
+    as_input = torch.from_numpy if framework == "torch" else np.asarray
+    got = categorical_entropy(as_input(logits))
+    got = got.numpy() if framework == "torch" else got
+    assert got.shape == logits.shape[:-1] and got.dtype == logits.dtype, (
+        f"{logits.dtype} logits of shape {logits.shape} in, {got.dtype} entropy of shape {got.shape} out, "
+        f"expected shape {logits.shape[:-1]}"
+    )
+    pi = exact_softmax(logits)
+    expected = -(pi * np.log(pi)).sum(axis=-1)
+    atol = kl_tolerance(dtype, logits.shape[-1])
+    assert np.all(np.abs(got - expected) <= atol), f"entropy {got!r}, expected {expected!r} (tolerance {atol:.3g})"

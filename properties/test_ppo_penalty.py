@@ -135,3 +135,12 @@ def test_beta_changes_exactly_outside_the_closed_band(beta, kl_target):
         assert adapt_kl_coef(beta, below, kl_target=kl_target) == beta / 2, below
     for above in (math.nextafter(high, math.inf), 1.8 * kl_target):
         assert adapt_kl_coef(beta, above, kl_target=kl_target) == 2 * beta, above
+
+
+@pytest.mark.claim("PPO-4")
+@given(advantage=finite(-10.0, 10.0), logit=finite(-4.0, 4.0), beta=st.sampled_from([0.0, 0.5]))
+def test_a_single_action_leaves_only_the_advantage(advantage, logit, beta):
+    """PPO-4 (notes §PPO) at K = 1, N = 1: both policies take the only action with probability 1, so ρ = 1, the
+    KL is 0 and L^KLPEN = A exactly, whatever the logits."""
+    got = penalized_surrogate(np.array([[logit]]), np.array([[0.0]]), np.array([0]), np.array([advantage]), beta=beta)
+    np.testing.assert_array_equal(got, [advantage])

@@ -93,6 +93,8 @@ def test_bad_argument_is_named(function, good, argument, bad):
     [
         ("logits_new", np.zeros(N)),  # one row of logits, not [N, K]
         ("logits_new", np.zeros((N, K, 1))),
+        ("logits_new", np.zeros((0, K))),  # no sample
+        ("logits_new", np.zeros((N, 0))),  # no action
         ("logits_old", np.zeros((N, K + 1))),
         ("actions", np.array([0.0, 1.0, 0.0])),
         ("actions", np.array([True, False, True])),
@@ -105,6 +107,31 @@ def test_bad_argument_is_named(function, good, argument, bad):
 def test_penalty_shapes_and_actions(argument, bad):
     with pytest.raises(ValueError, match=rf"^{argument}:"):
         ppo_penalty_loss(**{**PENALTY, argument: bad})
+
+
+@pytest.mark.parametrize(
+    ("message", "call"),
+    [
+        pytest.param(
+            r"^logits_old: expected shape \(3, 2\) like logits_new, got \(3, 3\)$",
+            lambda: penalized_surrogate(**{**PENALTY, "logits_old": np.zeros((N, K + 1))}),
+            id="logits_old like logits_new",
+        ),
+        pytest.param(
+            r"^advantages: expected shape \(3,\), one per row of logits_new$",
+            lambda: penalized_surrogate(**{**PENALTY, "advantages": np.ones((N, K))}),
+            id="advantages one per row",
+        ),
+        pytest.param(
+            r"^logits_old: expected logits over the actions along the last axis, got a scalar$",
+            lambda: categorical_kl(np.float64(1.0), np.float64(0.0)),
+            id="scalar logits_old",
+        ),
+    ],
+)
+def test_shape_messages_state_what_was_expected(message, call):
+    with pytest.raises(ValueError, match=message):
+        call()
 
 
 @pytest.mark.parametrize("bad", ["huber", "MAX", None])

@@ -7,7 +7,9 @@ import torch
 from lineage.rlhf import (
     AdaptiveKLController,
     AutoregressivePolicy,
+    all_sequences,
     ppo_ptx_loss,
+    pretraining_log_likelihood,
     proportional_kl_coef,
     sequence_kl,
     token_rewards,
@@ -97,13 +99,21 @@ def test_proportional_kl_coef_names_the_bad_argument(argument, bad):
 @pytest.mark.parametrize(("n_steps", "horizon"), [(5, 1), (50_000, 10_000), (7, 1)])
 def test_a_gain_that_could_zero_beta_is_refused(n_steps, horizon):
     """n_steps/horizon ≥ 5 lets one update scale β by 1 − 0.2·n_steps/horizon ≤ 0."""
-    with pytest.raises(ValueError, match=r"^n_steps:"):
+    with pytest.raises(ValueError, match=rf"^n_steps: n_steps/horizon = {n_steps}/{horizon} must stay below 5,"):
         proportional_kl_coef(**{**GOOD_UPDATE, "n_steps": n_steps, "horizon": horizon})
 
 
 @pytest.mark.parametrize(
     ("argument", "changes"),
-    [("init_kl_coef", {"init_kl_coef": 0.0}), ("target", {"target": -1.0}), ("horizon", {"horizon": 0})],
+    [
+        ("init_kl_coef", {"init_kl_coef": 0.0}),
+        ("init_kl_coef", {"init_kl_coef": float("nan")}),
+        ("target", {"target": -1.0}),
+        ("target", {"target": 0.0}),
+        ("target", {"target": True}),
+        ("horizon", {"horizon": 0}),
+        ("horizon", {"horizon": 2.0}),
+    ],
 )
 def test_adaptive_kl_controller_names_the_bad_argument(argument, changes):
     with pytest.raises(ValueError, match=rf"^{argument}:"):
@@ -111,6 +121,7 @@ def test_adaptive_kl_controller_names_the_bad_argument(argument, changes):
 
 
 UNIFORM_TWO_TOKENS = np.full((3, 2), 0.5)  # V = 2, L = 2: prefixes (), (0), (1)
+ONE_FAIR_TOKEN = AutoregressivePolicy(np.array([[0.5, 0.5]]), 1)  # V = 2, L = 1
 
 
 @pytest.mark.parametrize(
@@ -153,17 +164,16 @@ GOOD_PTX = {
 @pytest.mark.parametrize(
     ("argument", "bad"),
     [
-        ("rl_loss", torch.zeros(2)),
-        ("rl_loss", float("nan")),
-        ("pretrain_token_logp", torch.zeros(T)),
-        ("pretrain_token_logp", torch.zeros(B, 0)),
-        ("pretrain_token_logp", torch.full((B, T), float("inf"))),
-        ("pretrain_mask", torch.ones(B, T)),
-        ("pretrain_mask", torch.ones(B, T + 1, dtype=torch.bool)),
-        ("ptx_coef", -1.0),
-        ("ptx_coef", float("nan")),
+        pytest.param("rl_loss", torch.zeros(2), id="rl_loss-not a scalar"),
+        pytest.param("rl_loss", float("nan"), id="rl_loss-nan"),
+        pytest.param("pretrain_token_logp", torch.zeros(T), id="pretrain_token_logp-1-D"),
+        pytest.param("pretrain_token_logp", torch.zeros(B, 0), id="pretrain_token_logp-no tokens"),
+        pytest.param("pretrain_token_logp", torch.full((B, T), float("inf")), id="pretrain_token_logp-inf"),
+        pytest.param("pretrain_mask", torch.ones(B, T), id="pretrain_mask-float flags"),
+        pytest.param("pretrain_mask", torch.ones(B, T + 1, dtype=torch.bool), id="pretrain_mask-other shape"),
+        pytest.param("ptx_coef", -1.0, id="ptx_coef--1.0"),
+        pytest.param("ptx_coef", float("nan"), id="ptx_coef-nan"),
     ],
-    ids=lambda value: repr(value)[:30],
 )
 def test_ppo_ptx_loss_names_the_bad_argument(argument, bad):
     with pytest.raises(ValueError, match=rf"^{argument}:"):
@@ -200,3 +210,72 @@ def test_token_rewards_checks_torch_input_like_numpy(argument, bad):
 def test_whiten_checks_torch_input_like_numpy(argument, changes):
     with pytest.raises(ValueError, match=rf"^{argument}:"):
         whiten(**{"values": np.array([1.0, 2.0]), "mask": None, **changes})
+
+
+@pytest.mark.parametrize(
+    ("argument", "call"),
+    [
+        pytest.param("vocab_size", lambda: all_sequences(0, 2), id="vocab_size-0"),
+        pytest.param("length", lambda: all_sequences(2, 0), id="length-0"),
+        pytest.param("probs", lambda: AutoregressivePolicy.from_sequence_probs([0.5, np.nan], 2, 1), id="probs-nan"),
+        pytest.param("per_sequence", lambda: ONE_FAIR_TOKEN.expectation([0.0, np.inf]), id="per_sequence-inf"),
+        pytest.param("per_sequence", lambda: ONE_FAIR_TOKEN.expectation(["a", "b"]), id="per_sequence-strings"),
+        pytest.param("per_sequence", lambda: ONE_FAIR_TOKEN.expectation(np.zeros(3)), id="per_sequence-3 of 2"),
+        pytest.param("per_sequence", lambda: ONE_FAIR_TOKEN.expectation(np.zeros((1, 2))), id="per_sequence-rows"),
+    ],
+)
+def test_enumeration_names_the_bad_argument(argument, call):
+    with pytest.raises(ValueError, match=rf"^{argument}:"):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("argument", "changes"),
+    [
+        ("token_logp", {"token_logp": np.zeros(T)}),
+        ("token_logp", {"token_logp": np.full((B, T), np.nan)}),
+        ("mask", {"mask": np.ones((B, T))}),
+        ("mask", {"mask": np.ones((B, T + 1), dtype=bool)}),
+    ],
+    ids=["1-D", "nan", "float flags", "other shape"],
+)
+def test_pretraining_log_likelihood_names_the_bad_argument(argument, changes):
+    with pytest.raises(ValueError, match=rf"^{argument}:"):
+        pretraining_log_likelihood(
+            **{"token_logp": np.full((B, T), -1.0), "mask": np.ones((B, T), dtype=bool), **changes}
+        )
+
+
+@pytest.mark.parametrize(
+    ("message", "call"),
+    [
+        pytest.param(
+            r"^mask: expected shape \(2,\) like values, got \(3,\)$",
+            lambda: whiten(np.array([1.0, 2.0]), np.ones(3, dtype=bool)),
+            id="whiten mask like values",
+        ),
+        pytest.param(
+            r"^ref_logp: expected shape \(2, 3\) like logp, got \(2, 4\)$",
+            lambda: token_rewards(**{**GOOD_REWARDS, "ref_logp": np.zeros((B, T + 1))}),
+            id="ref_logp like logp",
+        ),
+        pytest.param(
+            r"^scores: expected shape \(2,\), one score per response, got \(2, 3\)$",
+            lambda: token_rewards(**{**GOOD_REWARDS, "scores": np.zeros((B, T))}),
+            id="scores one per response",
+        ),
+        pytest.param(
+            r"^pretrain_mask: expected shape \(2, 3\) like pretrain_token_logp, got \(2, 4\)$",
+            lambda: ppo_ptx_loss(**{**GOOD_PTX, "pretrain_mask": torch.ones(B, T + 1, dtype=torch.bool)}),
+            id="pretrain_mask like pretrain_token_logp",
+        ),
+        pytest.param(
+            r"^conditionals: expected 4 rows, one per prefix of fewer than 2 tokens over a vocabulary of 3, got 2$",
+            lambda: AutoregressivePolicy(np.full((2, 3), 1 / 3), 2),
+            id="conditionals rows",
+        ),
+    ],
+)
+def test_shape_messages_state_what_was_expected(message, call):
+    with pytest.raises(ValueError, match=message):
+        call()

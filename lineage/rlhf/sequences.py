@@ -93,7 +93,8 @@ class AutoregressivePolicy:
             raise ValueError("probs: expected a distribution over the responses with positive entries")
         tables = []
         for t in range(length):
-            joint = p.reshape(vocab_size ** (t + 1), -1).sum(axis=1).reshape(vocab_size**t, vocab_size)
+            completions = vocab_size ** (length - t - 1)  # responses sharing each prefix y_≤t
+            joint = p.reshape(vocab_size ** (t + 1), completions).sum(axis=1).reshape(vocab_size**t, vocab_size)
             tables.append(joint / joint.sum(axis=1, keepdims=True))  # P(y_<t, y_t) / P(y_<t)
         return cls(np.concatenate(tables), length)
 
@@ -123,8 +124,7 @@ class AutoregressivePolicy:
 
     def token_probs(self) -> np.ndarray:
         """π(y_t | y_<t) for every response y and position t, ``[V^L, L]``."""
-        chosen = self.sequences[:, :, None]
-        return np.take_along_axis(self.next_token_distributions(), chosen, axis=2)[:, :, 0]
+        return self.conditionals[self.prefix_rows(), self.sequences]
 
     def token_log_probs(self) -> np.ndarray:
         """log π(y_t | y_<t), ``[V^L, L]``: what a language model reports per response token."""
@@ -135,8 +135,13 @@ class AutoregressivePolicy:
         return self.token_probs().prod(axis=1)
 
     def expectation(self, per_sequence) -> np.ndarray:
-        """E_{y~π}[f(y)] = Σ_y π(y) f(y) for ``f`` given per response along the first axis."""
-        return np.tensordot(self.sequence_probs(), np.asarray(per_sequence, dtype=float), axes=1)
+        """E_{y~π}[f(y)] = Σ_y π(y) f(y) for ``f`` given per response along the first axis (finite real numbers,
+        shape ``[V^L, ...]``)."""
+        f = as_float_array("per_sequence", per_sequence)
+        probs = self.sequence_probs()
+        if f.shape[:1] != probs.shape:
+            raise ValueError(f"per_sequence: expected shape ({len(probs)}, ...), one entry per response, got {f.shape}")
+        return np.tensordot(probs, f, axes=1)
 
 
 def sequence_kl(p: AutoregressivePolicy, q: AutoregressivePolicy) -> float:
