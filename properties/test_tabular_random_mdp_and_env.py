@@ -92,9 +92,11 @@ def test_random_mdp_refuses_a_discount_outside_the_unit_interval(seed, gamma):
 
 @st.composite
 def outcomes_and_uniforms(draw) -> tuple[np.ndarray, float]:
-    """A distribution over 1..5 outcomes (zeros allowed, leading and trailing ones too) and u ∈ [0, 1): 0, the largest
+    """Weights over 1..5 outcomes: a distribution (zeros allowed, leading and trailing ones too) or the same scaled
+    by 1/4 or 3, as the sampler takes any non-negative weights with a positive sum; and u ∈ [0, 1): 0, the largest
     float below 1, a running sum of the probabilities or one of its float neighbours, or any float in between."""
-    probabilities = draw(distributions(draw(st.integers(1, 5), label="n")), label="p")
+    scale = draw(st.sampled_from([1.0, 0.25, 3.0]), label="scale")
+    probabilities = scale * draw(distributions(draw(st.integers(1, 5), label="n")), label="p")
     boundaries = np.cumsum(probabilities)[:-1]
     near = [x for b in boundaries for x in (np.nextafter(b, 0.0), b, np.nextafter(b, 1.0))]
     special = st.sampled_from([0.0, LARGEST_BELOW_ONE, *[float(x) for x in near if x < 1.0]])
