@@ -49,6 +49,7 @@ from lineage.laws.cases.losses import (
     value_cases,
 )
 from lineage.laws.cases.segments import segment_cases, unit_interval
+from lineage.laws.losses import near_value_kink
 from lineage.laws.tolerance import scaled_tolerance
 from properties.ppo_strategies import EPS, categorical_batches, finite, tensor
 
@@ -650,24 +651,30 @@ def test_clip_loss_gradient_is_minus_a_rho_over_n_or_zero(case):
 
 
 @pytest.mark.claim("STD-PPO-5", "PPO-17")
-@given(case=value_cases(), variant=st.sampled_from(["max", "clipped"]))
+@given(case=value_cases().filter(lambda c: not near_value_kink(c)), variant=st.sampled_from(["max", "clipped"]))
 def test_value_loss_gradient_is_the_error_of_the_branch_taken(case, variant):
     """STD-PPO-5, PPO-17 (notes §PPO): ∂L^VF/∂V_new,i, exactly: "max": (V_new,i − R_i)/N unless the clipped error
     is strictly the larger (then 0); "clipped": 2(V_new,i − R_i)/N inside the closed band [V_old − ε, V_old + ε],
-    0 outside. Autograd rounds the difference, the 1/N and the product: k = 3."""
+    0 outside. Autograd rounds the difference, the 1/N and the product: k = 3. Not at a kink (|V_new − V_old| = ε,
+    or tied errors outside the band), where the loss has no derivative and autograd may take either side or mix
+    them (torch.maximum splits a tie)."""
     a = case.inputs()
     v = tensor(a["values_new"], grad=True)
     loss = ppo.value_loss(v, tensor(a["values_old"]), tensor(a["returns"]), clip_eps=case.clip_eps, variant=variant)
     (grad,) = torch.autograd.grad(loss, v)
     low, high = a["values_old"] - case.clip_eps, a["values_old"] + case.clip_eps
     inside = (low <= a["values_new"]) & (a["values_new"] <= high)
-    clipped_error = (np.clip(a["values_new"], low, high) - a["returns"]) ** 2
+    # Compare |error| (a subtraction and abs, rounded the same way everywhere), not the squares: numpy's array and
+    # scalar powers may round a square differently, which turns a tie inside the band into a "larger" error.
+    clipped_larger = ~inside & (
+        np.abs(np.clip(a["values_new"], low, high) - a["returns"]) > np.abs(a["values_new"] - a["returns"])
+    )
     size = len(a["returns"])
     expected = np.empty(size, dtype=object)
     for i in range(size):
         error = (Fraction(a["values_new"][i]) - Fraction(a["returns"][i])) / size
         if variant == "max":
-            expected[i] = Fraction(0) if clipped_error[i] > (a["values_new"][i] - a["returns"][i]) ** 2 else error
+            expected[i] = Fraction(0) if clipped_larger[i] else error
         else:
             expected[i] = 2 * error if inside[i] else Fraction(0)
     assert_derivative(grad.numpy(), expected, np.full(size, 3.0), f"∂ value_loss({variant!r})/∂V_new")
@@ -820,8 +827,18 @@ def largest_difference(got: np.ndarray, expected: np.ndarray) -> Fraction:
     )
 
 
+def spread_squares_to_a_normal_float(batch) -> bool:
+    """The law's domain in float64: the spread's square stays a normal number (σ ≥ 1e-150), so σ² neither
+    underflows to 0 nor loses digits; below that the float computation divides by a rounded-away variance."""
+    return float(np.std(batch.inputs()["advantages"])) >= 1e-150
+
+
 @pytest.mark.claim("STD-RLHF-5")
-@given(batch=advantage_batches(), ddof=st.sampled_from([0, 1]), eps=st.sampled_from([0.0, 1e-8]))
+@given(
+    batch=advantage_batches().filter(spread_squares_to_a_normal_float),
+    ddof=st.sampled_from([0, 1]),
+    eps=st.sampled_from([0.0, 1e-8]),
+)
 def test_normalisation_gradient_is_the_jacobian_of_standardisation(batch, ddof, eps):
     """STD-RLHF-5 (notes §PPO): autograd through normalize_advantages gives ∂z_i/∂A_j = (δ_ij − 1/n)/(σ + eps)
     − c_i c_j/((n − ddof)σ(σ + eps)²), c = A − mean A. Every entry is at most 2/(σ + eps) in size. The mean is off
