@@ -86,10 +86,12 @@ def test_the_first_step_is_the_policy_gradient_step_whatever_eps(step):
     """PPO-6, PPO-7 (notes §PPO): from θ_old (ρ = 1, inside the band) the step is the unclipped policy-gradient
     step θ' = θ_old + lr·A·(1 − σ(θ_old)), so the ratio after it, σ(θ')/σ(θ_old), does not depend on ε at all:
     nothing in the step can keep ρ within [1 − ε, 1 + ε]."""
-    theta = step.logit_old + step.lr * step.advantage * (1 - sigmoid(step.logit_old))
+    move = step.lr * step.advantage * (1 - sigmoid(step.logit_old))
+    theta = step.logit_old + move
     expected = sigmoid(theta) / sigmoid(step.logit_old)
-    # θ' is exact to a few EPS·|θ'|; σ'/σ ≤ 1 carries that into ρ/ρ.
-    atol = 8 * EPS * (1 + abs(theta)) * expected
+    # θ' = θ_old + move rounds to a few EPS·(|θ_old| + |move|), not EPS·|θ'|: the two terms may cancel (θ_old = 3,
+    # move = −2.85); |σ'/σ| ≤ 1 carries that absolute error of θ' into ρ's relative error.
+    atol = 8 * EPS * (1 + abs(step.logit_old) + abs(move)) * expected
     assert_identity(step.ratio_after_step(), expected, atol=atol, what="ρ after one step")
 
 
