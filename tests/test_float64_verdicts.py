@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import lineage
-from lineage.laws import CONTRACTS, LawViolation, laws_for
+from lineage.laws import LawViolation, laws_for
 from lineage.oracle import check
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -58,12 +58,6 @@ def test_the_bound_laws_cannot_become_expected_failures():
                 if isinstance(node, ast.Attribute) and node.attr in ("xfail", "skip", "importorskip"):
                     offenders.append(f"{path.name}:{node.lineno}: pytest.{node.attr}")
     assert offenders == [], offenders
-
-
-def test_reference_float64_passes_every_law():
-    """The yardstick the planted bugs are measured against: lineage's own GAE passes the same laws."""
-    for law in laws_for("gae"):
-        law.verify(CONTRACTS["gae"].reference)
 
 
 def test_an_outside_float32_accurate_target_gets_the_warning_verdict():
