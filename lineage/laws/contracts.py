@@ -20,8 +20,8 @@ from lineage import ppo, rlhf
 from lineage.arrays import to_numpy
 from lineage.laws import exact, exact_optim
 from lineage.laws.cases.losses import AdvantageBatch, ClipCase, KLCoefCase, KLSamples, TokenRewardCase, ValueCase
-from lineage.laws.cases.segments import Segment, SegmentCase
 from lineage.laws.cases.optim import TIANSHOU_FAILED_SEARCH, FisherCase, LinearSystem
+from lineage.laws.cases.segments import Segment, SegmentCase
 from lineage.laws.law import LawViolation, record_call
 from lineage.optim.conjugate_gradient import conjugate_gradient
 from lineage.optim.fisher import fisher_vector_product

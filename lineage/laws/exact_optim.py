@@ -65,7 +65,9 @@ def line_search_tolerances(case: LineSearchCase, eps: float, theta: np.ndarray) 
     logits = case.logit_scale() * (1 + np.abs(case.features).max() * len(case.features[0]))
     terms = len(case.features) * case.num_actions
     kl = scaled_tolerance(eps, 4 * logits, terms)
-    surrogate = scaled_tolerance(eps, 4 * logits * max(case.surrogate_scale(theta), case.surrogate_scale(case.old())), terms)
+    surrogate = scaled_tolerance(
+        eps, 4 * logits * max(case.surrogate_scale(theta), case.surrogate_scale(case.old())), terms
+    )
     return kl, surrogate
 
 

@@ -189,7 +189,8 @@ def accepted_step_is_in_the_trust_region_and_improves(target, case: LineSearchCa
     kl, gain = case.kl(got), case.surrogate(got) - case.surrogate(case.old())
     if kl > case.max_kl + kl_atol or gain <= -2 * surrogate_atol:
         raise LawViolation(
-            f"the search returned {_describe_outcome(case, got, eps)} with mean KL {kl:.6g} (δ = {case.max_kl:.6g}) and "
+            f"the search returned {_describe_outcome(case, got, eps)} with mean KL {kl:.6g} "
+            f"(δ = {case.max_kl:.6g}) and "
             f"surrogate improvement {gain:.6g}: an accepted step must have KL ≤ δ and improvement > 0\n"
             f"  θ_old: {significant(case.old())}\n  got:   {significant(got)}",
             expected=case.old(),

@@ -8,7 +8,9 @@ from lineage._validation import check_positive_int, check_real
 from lineage.arrays import backend_of
 
 
-def trpo_line_search(surrogate, kl, theta_old, full_step, *, max_kl: float, max_backtracks: int, backtrack_ratio: float):
+def trpo_line_search(
+    surrogate, kl, theta_old, full_step, *, max_kl: float, max_backtracks: int, backtrack_ratio: float
+):
     """The first of the shrinking steps θ_i = θ_old + ratio^i·Δ that satisfies both trust-region conditions,
     or θ_old itself if none does.
 

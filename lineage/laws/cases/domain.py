@@ -365,6 +365,7 @@ TOKEN_CORNERS = (
 KL_SAMPLES = Domain("kl_samples()", kl_samples, KL_SAMPLE_CORNERS)
 DISTRIBUTION_PAIRS = Domain("distribution_pairs()", distribution_pairs, DISTRIBUTION_CORNERS)
 
+
 def _line_search_outcome(case) -> int | None:
     """Index of the trial the exact search accepts, None if it fails."""
     from lineage.laws.exact_optim import line_search_result
