@@ -484,3 +484,56 @@ def test_expected_actor_step_and_shaping_over_whole_episodes(case, step_size):
     factors = np.array([mdp.gamma * (1 - lam) / (1 - mdp.gamma * lam) for lam in grid])
     bounds = factors[:, None, None] * reach * np.abs(case.potential - exact)[:end].max()
     assert_at_least(bounds, np.abs(misses), atol=tol["atol"], what=f"GAE-9: bias bound on λ = {grid}")
+
+
+def test_actor_step_follows_the_array_rule():
+    """AC-19 (notes §AC): numpy in → numpy out; torch float32 in → a float32 tensor whose derivative in δ_t is
+    I_t ∇log π(a_t|s_t) = discount^t · score_t, by autograd."""
+    scores = np.array([[1.0, -1.0], [0.5, 2.0], [-3.0, 0.25]])
+    deltas = np.array([1.0, -2.0, 0.5])
+    direction = actor_direction(scores, deltas, discount=0.5)
+    assert isinstance(direction, np.ndarray) and direction.tolist() == [1.0 - 0.5 - 0.375, -1.0 - 2.0 + 0.03125]
+    tensor_deltas = torch.tensor(deltas, dtype=torch.float32, requires_grad=True)
+    stepped = actor_update(torch.zeros(2), torch.tensor(scores, dtype=torch.float32), tensor_deltas, step_size=2.0)
+    assert stepped.dtype == torch.float32 and torch.equal(
+        stepped.detach(), 2 * torch.tensor(scores.T @ deltas, dtype=torch.float32)
+    )
+    (gradient,) = torch.autograd.grad(
+        actor_direction(torch.tensor(scores), tensor_deltas, discount=0.5)[1], tensor_deltas
+    )
+    assert gradient.tolist() == [-1.0, 1.0, 0.0625]
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: critic_loss_gradient([0.0], [0.0], [0.0], np.array([False]), [1.0], gamma=0.9), "value_gradients"),
+        (lambda: critic_loss_gradient([0.0], [0.0], [0.0], np.array([False]), [[1.0]], gamma=1.5), "gamma"),
+        (
+            lambda: critic_update([0.0, 0.0], [0.0], [0.0], [0.0], np.array([False]), [[1.0]], gamma=0.9, step_size=1),
+            "weights",
+        ),
+        (
+            lambda: linear_critic_update([0.0], [[1.0]], [[1.0]], [0.0], np.array([False]), gamma=0.9, step_size=0),
+            "step_size",
+        ),
+        (
+            lambda: linear_critic_update(
+                [0.0], [[1.0, 2.0]], [[1.0, 2.0]], [0.0], np.array([False]), gamma=0.9, step_size=1
+            ),
+            "features",
+        ),
+        (lambda: actor_direction([[1.0]], [1.0, 2.0]), "scores"),
+        (lambda: actor_direction([[1.0]], [1.0], discount=2.0), "discount"),
+        (lambda: actor_update([0.0, 0.0], [[1.0]], [1.0], step_size=1.0), "theta"),
+        (
+            lambda: expected_td_steps(TC4.mdp, TC4.pi, [0.0] * 3, step_size=1.0, steps=2, state_weights=[1, -1, 1]),
+            "state_weights",
+        ),
+        (lambda: expected_td_steps(TC4.mdp, TC4.pi, [0.0] * 2, step_size=1.0, steps=2), "values"),
+        (lambda: expected_td_steps(TC4.mdp, TC4.pi, [0.0] * 3, step_size=1.0, steps=0), "steps"),
+    ],
+)
+def test_bad_arguments_are_refused_by_name(call, name):
+    with pytest.raises(ValueError, match=rf"^{name}:"):
+        call()
