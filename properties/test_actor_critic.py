@@ -432,7 +432,8 @@ def test_expected_actor_step_and_shaping_over_whole_episodes(case, step_size):
       expected visits (convention C2); with I_t = γ^t it is θ + α∇J_γ (convention C1, Sutton & Barto's I ← γI);
     * STD-GAE-4: GAE(γ, λ) with an arbitrary critic Φ is GAE of the shaped rewards r + γΦ(s') − Φ(s) with a zero
       critic, and at λ = 1 the expected direction is g^γ whatever Φ is;
-    * GAE-9 (bias): |E[Â_0 − (Q^π(s_0, a_0) − Φ(s_0)) | s_0, a_0]| ≤ γ(1 − λ)/(1 − γλ)‖Φ − V^π‖_∞ for λ on a grid.
+    * GAE-9 (bias): |E[Â_0 − (Q^π(s_0, a_0) − Φ(s_0)) | s_0, a_0]| ≤ γ(1 − λ)/(1 − γλ)‖Φ − V^π‖_∞ for λ ∈ {0,
+      the drawn λ, 1}.
     """
     mdp, theta = case.mdp, case.logits.ravel()
     end = mdp.n_states - 1
