@@ -125,6 +125,17 @@ def test_trust_region_step_teaching_counterexample_tc8(result):
     worst = trust_region_degradation_bound(mdp, pi, pi_new, TC8_KL)
     assert worst == pytest.approx(-math.sqrt(2.0 * TC8_KL) * 0.9 * 0.8 / 0.01, rel=1e-13)
     assert worst < J_new - J < 0.0 < L - J
+    # Only state 0 moves: E_{π'}A^π = (0.8, 0) and D_TV = (0.4, 0), so the maxima over states (ε^{π'}, α) differ from
+    # the averages and minima; L = 10·0.55·0.8 = 4.4.
+    one_state = np.array([[0.1, 0.9], [0.5, 0.5]])
+    one_state_bounds = performance_lower_bounds(mdp, pi, one_state)
+    assert one_state_bounds.trpo_tv == pytest.approx(4.4 - 360.0 * 0.4**2, rel=1e-13)
+    assert one_state_bounds.trpo_kl == pytest.approx(4.4 - 360.0 * TC8_KL, rel=1e-13)
+    assert one_state_bounds.cpo == pytest.approx(10.0 * (0.55 * 0.8 - 2.0 * 0.9 * 0.8 * 0.55 * 0.4 / 0.1), rel=1e-13)
+    assert mixture_lower_bound(mdp, pi, one_state, 0.5) == pytest.approx(2.2 - 36.0, rel=1e-13)
+    delta = 0.55 * TC8_KL
+    one_state_worst = trust_region_degradation_bound(mdp, pi, one_state, delta)
+    assert one_state_worst == pytest.approx(-math.sqrt(2.0 * delta) * 0.9 * 0.8 / 0.01, rel=1e-13)
     result(
         "TRPO-14",
         f"TC-8 (switch or stay, γ = 0.9): a step with average KL {TC8_KL:.3f} and surrogate gain +0.8 moves J from 0 "
