@@ -16,7 +16,7 @@ from lineage.tabular.finite_horizon import FiniteHorizonValues, backward_inducti
 from lineage.tabular.gradient import linear_softmax_policy_gradient, softmax_policy_gradient
 from lineage.tabular.mdp import TabularMDP, random_mdp
 from lineage.tabular.policy import LinearSoftmaxPolicy, softmax
-from lineage.tabular.surrogate import (
+from lineage.tabular.trust_region import (
     PerformanceBounds,
     importance_sampled_surrogate,
     mixture_lower_bound,
