@@ -1,0 +1,163 @@
+"""Algorithm runs on exact tabular MDPs (notes §PG, §TRPO; claims PG-2, STD-NG-3, STD-TRPO-2): natural policy gradient
+from the uniform policy, exact softmax gradient ascent with step (1 − γ)³/8, and TRPO's minorise-maximise algorithm.
+
+Every quantity is exact (linear solves): V^π, A^π, ν^π, J, V* (policy iteration) and the closed-form gradients. The
+runs are short in the default profile; the long gradient-ascent run that approaches J* is ``thorough``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lineage.laws.cases.mdps import policy_pairs, tabular_mdps
+from lineage.tabular import (
+    TabularMDP,
+    advantages,
+    natural_policy_gradient,
+    npg_update,
+    objective,
+    optimal_values,
+    random_mdp,
+    softmax,
+    softmax_policy_gradient,
+    state_values,
+    state_visitation,
+)
+from properties.assertions import assert_at_least, assert_identity, value_atol
+
+# Short runs: every step costs a few exact solves, and the default run has a budget of CPU seconds.
+NPG_STEPS = 4  # NPG iterations from the uniform policy
+ASCENT_STEPS = 2  # exact gradient-ascent steps
+MM_ITERATIONS = 4  # iterations of TRPO's MM algorithm
+NPG_STEP_SIZES = st.one_of(st.sampled_from([0.1, 10.0]), st.floats(0.1, 10.0))  # η of NPG, both ends drawn
+MM_STEP_SIZES = np.concatenate([[0.0], 2.0 ** -np.arange(12)])  # candidates θ_i + η·w along the natural gradient
+# The thorough run of PG-2: long exact gradient ascent from θ = 0 on seeded MDPs.
+LONG_RUN_STEPS = 5000
+LONG_RUN_GAP = 0.1  # J* − J_T ≤ 0.1·R_max/(1 − γ) after LONG_RUN_STEPS steps (loose: observed ≤ 0.07)
+
+
+def unit_reward_mdps() -> st.SearchStrategy[TabularMDP]:
+    """The tiny MDPs of PG-2 (and of the NPG bound): S ≤ 4, A ≤ 3, γ ≤ 0.8, R ∈ [0, 1], ν0 > 0."""
+    return tabular_mdps(max_states=4, max_actions=3, max_gamma=0.8, reward_range=(0.0, 1.0))
+
+
+def minorant(mdp: TabularMDP, pi: np.ndarray, value: float, advantage: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """M_π(π') = L_π(π') − C·max_s KL(π(·|s) ‖ π'(·|s)) for each π' of ``candidates`` [K, S, A], with the surrogate
+    L_π(π') = J(π) + 1/(1 − γ) Σ_s ν^π(s) Σ_a π'(a|s) A^π(s, a) and C = 4εγ/(1 − γ)², ε = max|A^π| (TRPO
+    Theorem 1); ``value`` is J(π) and ``advantage`` A^π."""
+    weights = state_visitation(mdp, pi)[:, None] * advantage / (1.0 - mdp.gamma)
+    penalty = 4.0 * float(np.abs(advantage).max()) * mdp.gamma / (1.0 - mdp.gamma) ** 2
+    max_kl = (pi * (np.log(pi) - np.log(candidates))).sum(axis=-1).max(axis=-1)
+    return value + np.einsum("sa,ksa->k", weights, candidates) - penalty * max_kl
+
+
+@pytest.mark.claim("STD-NG-3", "PG-2", "STD-TRPO-2")
+@given(data=st.data(), mdp=unit_reward_mdps())
+def test_npg_gradient_ascent_and_mm_runs_never_lose_value(data, mdp):
+    """STD-NG-3, PG-2, STD-TRPO-2 (notes §TRPO, §PG) on one draw of a tiny MDP with rewards in [0, 1]: each run is
+    checked by its helper below (NPG from the uniform policy, exact gradient ascent with η = (1 − γ)³/8, TRPO's
+    MM algorithm along the natural gradient, and its one-step guarantee for an arbitrary π')."""
+    eta = data.draw(NPG_STEP_SIZES, label="eta")
+    pi, pi_new = data.draw(policy_pairs(mdp), label="pi, pi_new")
+    check_npg_is_monotone_and_meets_the_rate_bound(mdp, eta)
+    check_gradient_ascent_climbs_by_the_ascent_lemma(mdp, np.log(pi))
+    check_mm_algorithm_is_monotone(mdp, pi)
+    check_minorant_bounds_the_improvement(mdp, pi, pi_new)
+
+
+def check_npg_is_monotone_and_meets_the_rate_bound(mdp: TabularMDP, eta: float) -> None:
+    """STD-NG-3 (Agarwal et al. 2021, §5.3): NPG π_{t+1} ∝ π_t·exp(η A^{π_t}/(1 − γ)) from the uniform π_0, rewards in
+    [0, 1]: V^{(t)} is non-decreasing in every state, never above V* (lineage's policy iteration, which solves the
+    Bellman optimality equation), and V^{(t)}(s) ≥ V*(s) − log|A|/(ηt) − 1/((1 − γ)²t) for every start state s (the
+    bound holds for every ρ, point masses included)."""
+    atol = value_atol(mdp)
+    optimal = optimal_values(mdp)
+    bellman = (mdp.R + mdp.gamma * mdp.P @ optimal).max(axis=1)
+    assert_identity(optimal, bellman, atol=atol, what="V* = max_a (R + γPV*)")
+    pi = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions)
+    values = state_values(mdp, pi)
+    for t in range(1, NPG_STEPS + 1):
+        pi = npg_update(mdp, pi, eta)
+        previous, values = values, state_values(mdp, pi)
+        assert_at_least(values, previous, atol=atol, what=f"NPG step {t}: V^(t) ≥ V^(t−1)")
+        assert_at_least(optimal, values, atol=atol, what=f"NPG step {t}: V* ≥ V^(t)")
+        rate = math.log(mdp.n_actions) / (eta * t) + 1.0 / ((1.0 - mdp.gamma) ** 2 * t)
+        assert_at_least(values, optimal - rate, atol=atol, what=f"NPG step {t}: V^(t) ≥ V* − log|A|/(ηt) − …")
+
+
+def check_gradient_ascent_climbs_by_the_ascent_lemma(mdp: TabularMDP, theta: np.ndarray) -> None:
+    """PG-2 (Agarwal et al. 2021; Mei et al. 2020): J of the tabular softmax with rewards in [0, 1] is
+    β-smooth with β = 8/(1 − γ)³, so the exact step θ ← θ + η∇J with η = 1/β = (1 − γ)³/8 gains at least
+    (η/2)‖∇J‖²: J_t is non-decreasing at every step (from any start θ)."""
+    step = (1.0 - mdp.gamma) ** 3 / 8.0
+    atol = value_atol(mdp)
+    value = objective(mdp, softmax(theta))
+    for t in range(1, ASCENT_STEPS + 1):
+        gradient = softmax_policy_gradient(mdp, theta)
+        theta = theta + step * gradient
+        previous, value = value, objective(mdp, softmax(theta))
+        gain = 0.5 * step * float((gradient**2).sum())
+        assert_at_least(value - previous, gain, atol=atol, what=f"ascent step {t}: J_t − J_(t−1) ≥ (η/2)‖∇J‖²")
+
+
+def check_mm_algorithm_is_monotone(mdp: TabularMDP, pi: np.ndarray) -> None:
+    """STD-TRPO-2 (Schulman et al. 2015, Algorithm 1): at each iteration the candidates softmax(log π_i + η·w) along
+    lineage's natural gradient w (η = 0 included, which keeps π_i with M_i = η(π_i)) are ranked by the minorant
+    M_i(π') = L_{π_i}(π') − C·D_KL^max(π_i, π'); the best one becomes π_{i+1}. Then
+    J(π_{i+1}) − J(π_i) ≥ M_i(π_{i+1}) − J(π_i) ≥ 0: J never decreases."""
+    atol = value_atol(mdp)
+    value = objective(mdp, pi)
+    for i in range(1, MM_ITERATIONS + 1):
+        direction = natural_policy_gradient(mdp, np.log(pi))  # A^{π_i}/(1 − γ)
+        candidates = softmax(np.log(pi) + MM_STEP_SIZES[:, None, None] * direction)
+        bounds = minorant(mdp, pi, value, (1.0 - mdp.gamma) * direction, candidates)
+        best = int(np.argmax(bounds))
+        assert_at_least(bounds[best], value, atol=atol, what=f"MM iteration {i}: M_i(π_(i+1)) ≥ η(π_i)")
+        pi = candidates[best]
+        previous, value = value, objective(mdp, pi)
+        assert_at_least(value - previous, bounds[best] - previous, atol=atol, what=f"MM iteration {i}: gain ≥ M gain")
+        assert_at_least(value, previous, atol=atol, what=f"MM iteration {i}: J(π_(i+1)) ≥ J(π_i)")
+
+
+def check_minorant_bounds_the_improvement(mdp: TabularMDP, pi: np.ndarray, pi_new: np.ndarray) -> None:
+    """STD-TRPO-2 (one step): for any π', J(π') − J(π) ≥ M_π(π') − J(π), so M_π(π') > J(π) ⇒ J(π') > J(π)."""
+    atol = value_atol(mdp)
+    value, new_value = objective(mdp, pi), objective(mdp, pi_new)
+    bound = float(minorant(mdp, pi, value, advantages(mdp, pi), pi_new[None])[0])
+    assert_at_least(new_value - value, bound - value, atol=atol, what="J(π') − J(π) ≥ M_π(π') − J(π)")
+    if bound > value + atol:
+        assert new_value > value, (new_value, value, bound)
+
+
+def seeded_unit_reward_mdp(seed: int) -> TabularMDP:
+    """A random MDP of the PG-2 class from ``seed``: S ≤ 4, A ≤ 3, γ ≤ 0.8, rewards mapped from [−1, 1] to [0, 1]."""
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 5)), int(rng.integers(2, 4)))
+    mdp = random_mdp(rng, *shape, gamma=float(rng.uniform(0.0, 0.8)))
+    return TabularMDP(mdp.P, (mdp.R + 1.0) / 2.0, mdp.nu0, mdp.gamma)
+
+
+@pytest.mark.thorough
+@pytest.mark.claim("PG-2")
+@pytest.mark.parametrize("seed", range(8))
+def test_long_gradient_ascent_approaches_the_optimum(seed):
+    """PG-2 (notes §PG; Agarwal et al. 2021, Theorem 5.1, asymptotic): exact softmax gradient ascent from θ = 0 with
+    η = (1 − γ)³/8 never loses value and, after 5000 steps, is within 0.1·R_max/(1 − γ) of J* = ν0ᵀV* (a loose
+    threshold: the theorem gives convergence without a rate for this step)."""
+    mdp = seeded_unit_reward_mdp(seed)
+    step = (1.0 - mdp.gamma) ** 3 / 8.0
+    atol = value_atol(mdp)
+    theta = np.zeros((mdp.n_states, mdp.n_actions))
+    value = objective(mdp, softmax(theta))
+    for t in range(1, LONG_RUN_STEPS + 1):
+        theta = theta + step * softmax_policy_gradient(mdp, theta)
+        previous, value = value, objective(mdp, softmax(theta))
+        assert_at_least(value, previous, atol=atol, what=f"ascent step {t}: J_t ≥ J_(t−1)")
+    best = float(mdp.nu0 @ optimal_values(mdp))
+    scale = float(np.abs(mdp.R).max()) / (1.0 - mdp.gamma)
+    assert_at_least(value, best - LONG_RUN_GAP * scale, atol=0.0, what=f"J_T vs J* after {LONG_RUN_STEPS} steps")
