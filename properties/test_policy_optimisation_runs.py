@@ -8,13 +8,15 @@ runs are short in the default profile; the long gradient-ascent run that approac
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
-from lineage.laws.cases.mdps import policy_pairs, tabular_mdps
+from lineage.laws.cases.mdps import softmax_logits, tabular_mdps
 from lineage.tabular import (
     TabularMDP,
     advantages,
@@ -31,14 +33,24 @@ from lineage.tabular import (
 from properties.assertions import assert_at_least, assert_identity, value_atol
 
 # Short runs: every step costs a few exact solves, and the default run has a budget of CPU seconds.
-NPG_STEPS = 4  # NPG iterations from the uniform policy
+NPG_STEPS = 3  # NPG iterations from the uniform policy
 ASCENT_STEPS = 2  # exact gradient-ascent steps
-MM_ITERATIONS = 4  # iterations of TRPO's MM algorithm
+MM_ITERATIONS = 3  # iterations of TRPO's MM algorithm
 NPG_STEP_SIZES = st.one_of(st.sampled_from([0.1, 10.0]), st.floats(0.1, 10.0))  # η of NPG, both ends drawn
+# log10 of the size of a random move of the logits: small moves have M_π(π') > J(π) (gain O(s), KL penalty O(s²))
+LOG_SCALES = st.one_of(st.sampled_from([-4.0, 0.5]), st.floats(-4.0, 0.5))
 MM_STEP_SIZES = np.concatenate([[0.0], 2.0 ** -np.arange(12)])  # candidates θ_i + η·w along the natural gradient
-# The thorough run of PG-2: long exact gradient ascent from θ = 0 on seeded MDPs.
+# The thorough runs on seeded MDPs: long exact gradient ascent from θ = 0 (PG-2), and long NPG and MM runs.
 LONG_RUN_STEPS = 5000
 LONG_RUN_GAP = 0.1  # J* − J_T ≤ 0.1·R_max/(1 − γ) after LONG_RUN_STEPS steps (loose: observed ≤ 0.07)
+LONG_NPG_STEPS = 200  # the rate bound bites once t > log|A|/(η·R_max/(1 − γ)) + 1/((1 − γ)·R_max)
+LONG_MM_ITERATIONS = 50
+
+
+@cache
+def unit_box(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    """Arrays in [−1, 1]^shape, one strategy object per shape (Hypothesis validates each new one)."""
+    return arrays(np.float64, shape, elements=st.floats(-1.0, 1.0, allow_nan=False, allow_subnormal=False))
 
 
 def unit_reward_mdps() -> st.SearchStrategy[TabularMDP]:
@@ -46,7 +58,9 @@ def unit_reward_mdps() -> st.SearchStrategy[TabularMDP]:
     return tabular_mdps(max_states=4, max_actions=3, max_gamma=0.8, reward_range=(0.0, 1.0))
 
 
-def minorant(mdp: TabularMDP, pi: np.ndarray, value: float, advantage: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+def minorant(
+    mdp: TabularMDP, pi: np.ndarray, value: float, advantage: np.ndarray, candidates: np.ndarray
+) -> np.ndarray:
     """M_π(π') = L_π(π') − C·max_s KL(π(·|s) ‖ π'(·|s)) for each π' of ``candidates`` [K, S, A], with the surrogate
     L_π(π') = J(π) + 1/(1 − γ) Σ_s ν^π(s) Σ_a π'(a|s) A^π(s, a) and C = 4εγ/(1 − γ)², ε = max|A^π| (TRPO
     Theorem 1); ``value`` is J(π) and ``advantage`` A^π."""
@@ -63,14 +77,16 @@ def test_npg_gradient_ascent_and_mm_runs_never_lose_value(data, mdp):
     checked by its helper below (NPG from the uniform policy, exact gradient ascent with η = (1 − γ)³/8, TRPO's
     MM algorithm along the natural gradient, and its one-step guarantee for an arbitrary π')."""
     eta = data.draw(NPG_STEP_SIZES, label="eta")
-    pi, pi_new = data.draw(policy_pairs(mdp), label="pi, pi_new")
+    theta = data.draw(softmax_logits(mdp), label="theta")
+    noise = data.draw(unit_box((mdp.n_states, mdp.n_actions)), label="noise")
+    scale = 10.0 ** data.draw(LOG_SCALES, label="log10 scale")
     check_npg_is_monotone_and_meets_the_rate_bound(mdp, eta)
-    check_gradient_ascent_climbs_by_the_ascent_lemma(mdp, np.log(pi))
-    check_mm_algorithm_is_monotone(mdp, pi)
-    check_minorant_bounds_the_improvement(mdp, pi, pi_new)
+    check_gradient_ascent_climbs_by_the_ascent_lemma(mdp, theta)
+    check_mm_algorithm_is_monotone(mdp, softmax(theta), noise)
+    check_minorant_bounds_the_improvement(mdp, softmax(theta), softmax(theta + scale * noise))
 
 
-def check_npg_is_monotone_and_meets_the_rate_bound(mdp: TabularMDP, eta: float) -> None:
+def check_npg_is_monotone_and_meets_the_rate_bound(mdp: TabularMDP, eta: float, steps: int = NPG_STEPS) -> None:
     """STD-NG-3 (Agarwal et al. 2021, §5.3): NPG π_{t+1} ∝ π_t·exp(η A^{π_t}/(1 − γ)) from the uniform π_0, rewards in
     [0, 1]: V^{(t)} is non-decreasing in every state, never above V* (lineage's policy iteration, which solves the
     Bellman optimality equation), and V^{(t)}(s) ≥ V*(s) − log|A|/(ηt) − 1/((1 − γ)²t) for every start state s (the
@@ -81,7 +97,7 @@ def check_npg_is_monotone_and_meets_the_rate_bound(mdp: TabularMDP, eta: float) 
     assert_identity(optimal, bellman, atol=atol, what="V* = max_a (R + γPV*)")
     pi = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions)
     values = state_values(mdp, pi)
-    for t in range(1, NPG_STEPS + 1):
+    for t in range(1, steps + 1):
         pi = npg_update(mdp, pi, eta)
         previous, values = values, state_values(mdp, pi)
         assert_at_least(values, previous, atol=atol, what=f"NPG step {t}: V^(t) ≥ V^(t−1)")
@@ -105,16 +121,20 @@ def check_gradient_ascent_climbs_by_the_ascent_lemma(mdp: TabularMDP, theta: np.
         assert_at_least(value - previous, gain, atol=atol, what=f"ascent step {t}: J_t − J_(t−1) ≥ (η/2)‖∇J‖²")
 
 
-def check_mm_algorithm_is_monotone(mdp: TabularMDP, pi: np.ndarray) -> None:
-    """STD-TRPO-2 (Schulman et al. 2015, Algorithm 1): at each iteration the candidates softmax(log π_i + η·w) along
-    lineage's natural gradient w (η = 0 included, which keeps π_i with M_i = η(π_i)) are ranked by the minorant
+def check_mm_algorithm_is_monotone(
+    mdp: TabularMDP, pi: np.ndarray, noise: np.ndarray, iterations: int = MM_ITERATIONS
+) -> None:
+    """STD-TRPO-2 (Schulman et al. 2015, Algorithm 1): at each iteration the candidates softmax(log π_i + η·u) along
+    lineage's natural gradient u = w and along a random direction u = ``noise`` (η = 0 included, which keeps π_i
+    with M_i = η(π_i)) are ranked by the minorant
     M_i(π') = L_{π_i}(π') − C·D_KL^max(π_i, π'); the best one becomes π_{i+1}. Then
     J(π_{i+1}) − J(π_i) ≥ M_i(π_{i+1}) − J(π_i) ≥ 0: J never decreases."""
     atol = value_atol(mdp)
     value = objective(mdp, pi)
-    for i in range(1, MM_ITERATIONS + 1):
+    for i in range(1, iterations + 1):
         direction = natural_policy_gradient(mdp, np.log(pi))  # A^{π_i}/(1 − γ)
-        candidates = softmax(np.log(pi) + MM_STEP_SIZES[:, None, None] * direction)
+        moves = np.concatenate([MM_STEP_SIZES[:, None, None] * direction, MM_STEP_SIZES[1:, None, None] * noise])
+        candidates = softmax(np.log(pi) + moves)
         bounds = minorant(mdp, pi, value, (1.0 - mdp.gamma) * direction, candidates)
         best = int(np.argmax(bounds))
         assert_at_least(bounds[best], value, atol=atol, what=f"MM iteration {i}: M_i(π_(i+1)) ≥ η(π_i)")
@@ -161,3 +181,19 @@ def test_long_gradient_ascent_approaches_the_optimum(seed):
     best = float(mdp.nu0 @ optimal_values(mdp))
     scale = float(np.abs(mdp.R).max()) / (1.0 - mdp.gamma)
     assert_at_least(value, best - LONG_RUN_GAP * scale, atol=0.0, what=f"J_T vs J* after {LONG_RUN_STEPS} steps")
+
+
+@pytest.mark.thorough
+@pytest.mark.claim("STD-NG-3", "STD-TRPO-2")
+@pytest.mark.parametrize("seed", range(8))
+def test_long_npg_and_mm_runs(seed):
+    """STD-NG-3, STD-TRPO-2 (notes §TRPO): the checks of the default run over long runs on seeded MDPs: 200 NPG steps
+    (η = 1) from the uniform policy, where the rate bound V* − log|A|/(ηT) − 1/((1 − γ)²T) is no longer vacuous, and
+    50 iterations of the MM algorithm from a random policy, with candidates along the natural gradient and a random
+    direction."""
+    mdp = seeded_unit_reward_mdp(seed)
+    rng = np.random.default_rng(seed + 1000)
+    shape = (mdp.n_states, mdp.n_actions)
+    check_npg_is_monotone_and_meets_the_rate_bound(mdp, 1.0, LONG_NPG_STEPS)
+    pi = softmax(rng.uniform(-4.0, 4.0, size=shape))
+    check_mm_algorithm_is_monotone(mdp, pi, rng.uniform(-1.0, 1.0, size=shape), LONG_MM_ITERATIONS)
