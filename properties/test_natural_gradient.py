@@ -50,8 +50,8 @@ def tabular_score(logits: np.ndarray) -> np.ndarray:
     return LinearSoftmaxPolicy(one_hot).score(logits.ravel())
 
 
-def smallest_probability(logits: np.ndarray) -> float:
-    """min_{s,a} softmax(θ)[s, a] from the logits alone: exp(θ_{s,a} − max_b θ_{s,b}) / A is below it."""
+def probability_floor(logits: np.ndarray) -> float:
+    """A lower bound on min_{s,a} softmax(θ)[s, a] from the logits alone: π(a|s) ≥ exp(θ_{s,a} − max_b θ_{s,b}) / A."""
     return float(np.exp(logits - logits.max(axis=1, keepdims=True)).min()) / logits.shape[1]
 
 
@@ -59,7 +59,7 @@ def fisher_condition(mdp: TabularMDP, logits: np.ndarray) -> float:
     """A bound on the condition number of F on its range, from the inputs: the eigenvalues of F are ≤ max ν ≤ 1, and
     its nonzero ones are ≥ min_s ν(s)·min_a π(a|s) ≥ (1 − γ)·min ν0·min π (ν ≥ (1 − γ)ν0; by interlacing, the second
     smallest eigenvalue of diag(p) − ppᵀ is at least min p)."""
-    return 1.0 / ((1.0 - mdp.gamma) * float(mdp.nu0.min()) * smallest_probability(logits))
+    return 1.0 / ((1.0 - mdp.gamma) * float(mdp.nu0.min()) * probability_floor(logits))
 
 
 def advantage_bound(mdp: TabularMDP) -> float:
@@ -203,7 +203,7 @@ def unit_box(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
 @st.composite
 def trust_region_problems(draw):
     """(F, g, δ, boundary directions): n ≤ 4, F = BBᵀ + cI with B ∈ [−1, 1]^{n×n}, c ∈ [0.1, 1] (so
-    cond F ≤ (n + 1)/0.1), g ∈ [−1, 1]^n with |g_0| ≥ 0.1, δ ∈ [1e-4, 1], and three directions in [−1, 1]^n."""
+    cond F ≤ (n² + 1)/0.1), g ∈ [−1, 1]^n with |g_0| ≥ 0.1, δ ∈ [1e-4, 1], and three directions in [−1, 1]^n."""
     n = draw(SIZES, label="n")
     root = draw(unit_box((n, n)), label="B")
     damping = draw(DAMPING, label="c")
@@ -224,7 +224,7 @@ def test_natural_step_is_the_best_step_on_the_kl_ellipsoid(problem):
     n = gradient.size
     x = np.linalg.solve(fisher, gradient)
     step = natural_step(x, fisher @ x, max_kl=max_kl)
-    condition = (n + damping) / damping
+    condition = (n * n + damping) / damping  # ‖BBᵀ‖ ≤ ‖B‖_F² ≤ n², λ_min ≥ c
     rtol = ROUNDING_FACTOR * EPS * n * condition
     assert_identity(0.5 * step @ fisher @ step, max_kl, atol=0.0, rtol=rtol, what="½ΔᵀFΔ = δ")
     best = np.sqrt(2.0 * max_kl * gradient @ x)

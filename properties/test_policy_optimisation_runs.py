@@ -42,8 +42,11 @@ LOG_SCALES = st.one_of(st.sampled_from([-4.0, 0.5]), st.floats(-4.0, 0.5))
 MM_STEP_SIZES = np.concatenate([[0.0], 2.0 ** -np.arange(12)])  # candidates θ_i + η·w along the natural gradient
 # The thorough runs on seeded MDPs: long exact gradient ascent from θ = 0 (PG-2), and long NPG and MM runs.
 LONG_RUN_STEPS = 5000
-LONG_RUN_GAP = 0.1  # J* − J_T ≤ 0.1·R_max/(1 − γ) after LONG_RUN_STEPS steps (loose: observed ≤ 0.07)
-LONG_NPG_STEPS = 200  # the rate bound bites once t > log|A|/(η·R_max/(1 − γ)) + 1/((1 − γ)·R_max)
+# Loose thresholds after LONG_RUN_STEPS steps, from θ = 0: J* − J_T ≤ 0.15·R_max/(1 − γ) (observed on the 8 seeds:
+# ≤ 0.09) and J* − J_T ≤ ½(J* − J_0) (observed: ≤ 0.28 of the starting gap, which is 0.16..0.41·R_max/(1 − γ)).
+LONG_RUN_GAP = 0.15
+LONG_RUN_SHRINK = 0.5
+LONG_NPG_STEPS = 1000  # with η = 1 the rate bound is below V*(s) in every state from t = 3..9 on these seeds
 LONG_MM_ITERATIONS = 50
 
 
@@ -96,14 +99,16 @@ def check_npg_is_monotone_and_meets_the_rate_bound(mdp: TabularMDP, eta: float, 
     bellman = (mdp.R + mdp.gamma * mdp.P @ optimal).max(axis=1)
     assert_identity(optimal, bellman, atol=atol, what="V* = max_a (R + γPV*)")
     pi = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions)
-    values = state_values(mdp, pi)
-    for t in range(1, steps + 1):
+    values = [state_values(mdp, pi)]
+    for _ in range(steps):
         pi = npg_update(mdp, pi, eta)
-        previous, values = values, state_values(mdp, pi)
-        assert_at_least(values, previous, atol=atol, what=f"NPG step {t}: V^(t) ≥ V^(t−1)")
-        assert_at_least(optimal, values, atol=atol, what=f"NPG step {t}: V* ≥ V^(t)")
-        rate = math.log(mdp.n_actions) / (eta * t) + 1.0 / ((1.0 - mdp.gamma) ** 2 * t)
-        assert_at_least(values, optimal - rate, atol=atol, what=f"NPG step {t}: V^(t) ≥ V* − log|A|/(ηt) − …")
+        values.append(state_values(mdp, pi))
+    values = np.array(values)  # [t, s] = V^(t)(s); the worst index of a failure is (t − 1, s)
+    assert_at_least(values[1:], values[:-1], atol=atol, what="NPG: V^(t) ≥ V^(t−1)")
+    assert_at_least(optimal, values[1:], atol=atol, what="NPG: V* ≥ V^(t)")
+    t = np.arange(1, steps + 1)[:, None]
+    rate = math.log(mdp.n_actions) / (eta * t) + 1.0 / ((1.0 - mdp.gamma) ** 2 * t)
+    assert_at_least(values[1:], optimal - rate, atol=atol, what="NPG: V^(t) ≥ V* − log|A|/(ηt) − 1/((1 − γ)²t)")
 
 
 def check_gradient_ascent_climbs_by_the_ascent_lemma(mdp: TabularMDP, theta: np.ndarray) -> None:
@@ -112,13 +117,13 @@ def check_gradient_ascent_climbs_by_the_ascent_lemma(mdp: TabularMDP, theta: np.
     (η/2)‖∇J‖²: J_t is non-decreasing at every step (from any start θ)."""
     step = (1.0 - mdp.gamma) ** 3 / 8.0
     atol = value_atol(mdp)
-    value = objective(mdp, softmax(theta))
-    for t in range(1, ASCENT_STEPS + 1):
+    values, gains = [objective(mdp, softmax(theta))], []
+    for _ in range(ASCENT_STEPS):
         gradient = softmax_policy_gradient(mdp, theta)
         theta = theta + step * gradient
-        previous, value = value, objective(mdp, softmax(theta))
-        gain = 0.5 * step * float((gradient**2).sum())
-        assert_at_least(value - previous, gain, atol=atol, what=f"ascent step {t}: J_t − J_(t−1) ≥ (η/2)‖∇J‖²")
+        values.append(objective(mdp, softmax(theta)))
+        gains.append(0.5 * step * float((gradient**2).sum()))
+    assert_at_least(np.diff(values), gains, atol=atol, what="ascent: J_t − J_(t−1) ≥ (η/2)‖∇J(θ_(t−1))‖²")
 
 
 def check_mm_algorithm_is_monotone(
@@ -130,18 +135,20 @@ def check_mm_algorithm_is_monotone(
     M_i(π') = L_{π_i}(π') − C·D_KL^max(π_i, π'); the best one becomes π_{i+1}. Then
     J(π_{i+1}) − J(π_i) ≥ M_i(π_{i+1}) − J(π_i) ≥ 0: J never decreases."""
     atol = value_atol(mdp)
-    value = objective(mdp, pi)
-    for i in range(1, iterations + 1):
+    values, accepted = [objective(mdp, pi)], []
+    for _ in range(iterations):
         direction = natural_policy_gradient(mdp, np.log(pi))  # A^{π_i}/(1 − γ)
         moves = np.concatenate([MM_STEP_SIZES[:, None, None] * direction, MM_STEP_SIZES[1:, None, None] * noise])
         candidates = softmax(np.log(pi) + moves)
-        bounds = minorant(mdp, pi, value, (1.0 - mdp.gamma) * direction, candidates)
+        bounds = minorant(mdp, pi, values[-1], (1.0 - mdp.gamma) * direction, candidates)
         best = int(np.argmax(bounds))
-        assert_at_least(bounds[best], value, atol=atol, what=f"MM iteration {i}: M_i(π_(i+1)) ≥ η(π_i)")
         pi = candidates[best]
-        previous, value = value, objective(mdp, pi)
-        assert_at_least(value - previous, bounds[best] - previous, atol=atol, what=f"MM iteration {i}: gain ≥ M gain")
-        assert_at_least(value, previous, atol=atol, what=f"MM iteration {i}: J(π_(i+1)) ≥ J(π_i)")
+        accepted.append(bounds[best])
+        values.append(objective(mdp, pi))
+    values, accepted = np.array(values), np.array(accepted)  # a failure's worst index is the iteration i − 1
+    assert_at_least(accepted, values[:-1], atol=atol, what="MM: M_i(π_(i+1)) ≥ M_i(π_i) = η(π_i)")
+    assert_at_least(np.diff(values), accepted - values[:-1], atol=atol, what="MM: η(π_(i+1)) − η(π_i) ≥ M_i gain")
+    assert_at_least(values[1:], values[:-1], atol=atol, what="MM: J(π_(i+1)) ≥ J(π_i)")
 
 
 def check_minorant_bounds_the_improvement(mdp: TabularMDP, pi: np.ndarray, pi_new: np.ndarray) -> None:
@@ -167,27 +174,31 @@ def seeded_unit_reward_mdp(seed: int) -> TabularMDP:
 @pytest.mark.parametrize("seed", range(8))
 def test_long_gradient_ascent_approaches_the_optimum(seed):
     """PG-2 (notes §PG; Agarwal et al. 2021, Theorem 5.1, asymptotic): exact softmax gradient ascent from θ = 0 with
-    η = (1 − γ)³/8 never loses value and, after 5000 steps, is within 0.1·R_max/(1 − γ) of J* = ν0ᵀV* (a loose
-    threshold: the theorem gives convergence without a rate for this step)."""
+    η = (1 − γ)³/8 never loses value and, after 5000 steps, is within 0.15·R_max/(1 − γ) of J* = ν0ᵀV* and has
+    closed at least half of its starting gap J* − J_0 (loose thresholds: the theorem gives convergence without a rate
+    for this step)."""
     mdp = seeded_unit_reward_mdp(seed)
     step = (1.0 - mdp.gamma) ** 3 / 8.0
     atol = value_atol(mdp)
     theta = np.zeros((mdp.n_states, mdp.n_actions))
-    value = objective(mdp, softmax(theta))
-    for t in range(1, LONG_RUN_STEPS + 1):
+    values = [objective(mdp, softmax(theta))]
+    for _ in range(LONG_RUN_STEPS):
         theta = theta + step * softmax_policy_gradient(mdp, theta)
-        previous, value = value, objective(mdp, softmax(theta))
-        assert_at_least(value, previous, atol=atol, what=f"ascent step {t}: J_t ≥ J_(t−1)")
+        values.append(objective(mdp, softmax(theta)))
+    values = np.array(values)
+    assert_at_least(values[1:], values[:-1], atol=atol, what="ascent: J_t ≥ J_(t−1)")
     best = float(mdp.nu0 @ optimal_values(mdp))
     scale = float(np.abs(mdp.R).max()) / (1.0 - mdp.gamma)
-    assert_at_least(value, best - LONG_RUN_GAP * scale, atol=0.0, what=f"J_T vs J* after {LONG_RUN_STEPS} steps")
+    assert_at_least(values[-1], best - LONG_RUN_GAP * scale, atol=0.0, what=f"J_T vs J* after {LONG_RUN_STEPS} steps")
+    shrunk = best - LONG_RUN_SHRINK * (best - values[0])
+    assert_at_least(values[-1], shrunk, atol=0.0, what="J* − J_T ≤ ½(J* − J_0)")
 
 
 @pytest.mark.thorough
 @pytest.mark.claim("STD-NG-3", "STD-TRPO-2")
 @pytest.mark.parametrize("seed", range(8))
 def test_long_npg_and_mm_runs(seed):
-    """STD-NG-3, STD-TRPO-2 (notes §TRPO): the checks of the default run over long runs on seeded MDPs: 200 NPG steps
+    """STD-NG-3, STD-TRPO-2 (notes §TRPO): the checks of the default run over long runs on seeded MDPs: 1000 NPG steps
     (η = 1) from the uniform policy, where the rate bound V* − log|A|/(ηT) − 1/((1 − γ)²T) is no longer vacuous, and
     50 iterations of the MM algorithm from a random policy, with candidates along the natural gradient and a random
     direction."""
