@@ -8,6 +8,7 @@ share code with the closed-form Fisher matrix. Every identity is exact up to the
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import cache
 
@@ -29,9 +30,12 @@ from lineage.tabular import (
     discounted_visitation,
     natural_policy_gradient,
     npg_update,
+    optimal_values,
+    random_mdp,
     softmax,
     softmax_fisher,
     softmax_policy_gradient,
+    state_values,
     state_visitation,
 )
 from properties.assertions import DISTRIBUTION_ATOL, EPS, assert_at_least, assert_identity, solve_tolerance
@@ -241,9 +245,11 @@ def test_natural_step_is_the_best_step_on_the_kl_ellipsoid(problem):
     assert_identity(step_t.detach().numpy(), step, atol=0.0, rtol=rtol, what="torch step vs numpy step")
 
 
+@pytest.mark.claim("STD-NG-2", "STD-NG-3")
 def test_natural_step_refuses_bad_arguments():
-    """STD-NG-2 (notes §TRPO): the ValueError names the argument: no curvature along x (xᵀFx ≤ 0, e.g. x in the null
-    space of a singular F), a radius δ ≤ 0, shapes that differ or are not a flat vector."""
+    """STD-NG-2, STD-NG-3 (notes §TRPO): the ValueError names the argument: no curvature along x (xᵀFx ≤ 0, e.g. x in
+    the null space of a singular F), a radius δ ≤ 0, shapes that differ or are not a flat vector; a negative NPG step
+    η; probabilities that are not distributions."""
     x = np.array([1.0, -1.0])
     singular = np.array([[1.0, 1.0], [1.0, 1.0]])  # x is in its null space
     with pytest.raises(ValueError, match=r"^fx: the curvature"):
@@ -260,3 +266,44 @@ def test_natural_step_refuses_bad_arguments():
         npg_update(TabularMDP(np.ones((1, 2, 1)), np.zeros((1, 2)), np.ones(1), 0.5), np.full((1, 2), 0.5), -1.0)
     with pytest.raises(ValueError, match=r"^probabilities: entries must be >= 0"):
         categorical_fisher(np.array([0.7, 0.7]))
+
+
+@pytest.mark.claim("STD-NG-3")
+def test_npg_update_keeps_zero_probabilities():
+    """STD-NG-3 (notes §TRPO): the multiplicative update π' ∝ π·exp(η A/(1 − γ)) keeps an action of probability 0 at
+    0 even where its advantage is the largest, and stays finite when the exponents are large (η·A/(1 − γ) ≈ 10³)."""
+    mdp = TabularMDP(np.ones((1, 3, 1)), np.array([[0.0, 0.5, 1.0]]), np.ones(1), 0.5)
+    pi = np.array([[0.5, 0.5, 0.0]])  # the best action, a = 2, has probability 0
+    updated = npg_update(mdp, pi, 1e3)
+    advantage = mdp.R - 0.25  # V = r_π / (1 − γ) = 0.5, A = R + γV − V = R − 0.25
+    expected = np.array([[0.0, 1.0, 0.0]])  # exp(1e3·(0.5 − 0)/(1 − γ)) overwhelms action 0
+    assert_identity(advantage[0, :2] @ pi[0, :2], 0.0, atol=0.0, what="Σ π A = 0")
+    assert_identity(updated, expected, atol=0.0, what="NPG update of a policy with a zero")
+
+
+@pytest.mark.claim("STD-NG-1")
+def test_categorical_fisher_follows_the_array_rule():
+    """STD-NG-1 (notes §TRPO): a torch call gives a tensor of the input's dtype, differentiable in the probabilities,
+    equal to the numpy call; F(p)·1 = 0."""
+    p = np.array([[0.2, 0.3, 0.5], [0.6, 0.4, 0.0]])
+    p_t = torch.tensor(p, dtype=torch.float32, requires_grad=True)
+    fisher_t = categorical_fisher(p_t)
+    assert fisher_t.dtype == torch.float32 and fisher_t.requires_grad and fisher_t.shape == (2, 3, 3)
+    fisher = categorical_fisher(p)
+    assert_identity(fisher_t.detach().numpy(), fisher, atol=1e-7, what="torch float32 vs numpy")
+    assert_identity(fisher @ np.ones(3), 0.0, atol=ROUNDING_FACTOR * EPS, what="F(p)·1 = 0")
+    assert_identity(np.diagonal(fisher, axis1=1, axis2=2), p * (1 - p), atol=0.0, what="F(p)_aa = p_a(1 − p_a)")
+
+
+@pytest.mark.claim("PG-2", "STD-NG-3")
+def test_optimal_values_beat_every_deterministic_policy():
+    """PG-2, STD-NG-3 (notes §PG, §TRPO): lineage's V* (policy iteration) is the pointwise maximum of V^π over the
+    A^S deterministic policies, attained by one of them, on seeded 3-state, 3-action MDPs."""
+    for seed in range(3):
+        mdp = random_mdp(np.random.default_rng(seed), 3, 3, gamma=0.9)
+        optimal = optimal_values(mdp)
+        deterministic = np.eye(3)[np.array(list(itertools.product(range(3), repeat=3)))]  # [27, S, A]
+        values = np.array([state_values(mdp, pi) for pi in deterministic])
+        assert_identity(optimal, values.max(axis=0), **solve_tolerance(mdp), what=f"V* vs max over policies ({seed})")
+        attained = np.abs(values - optimal).max(axis=1).min()
+        assert_at_least(0.0, attained, atol=solve_tolerance(mdp)["atol"], what="V* attained by one policy")
