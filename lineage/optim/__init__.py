@@ -1,3 +1,11 @@
-"""Optimisation steps of the lineage (notes §TRPO): where TRPO's conjugate gradient, Fisher-vector product and
-backtracking line search belong. Nothing is implemented here yet; the theory issue adds them with their claims
-(STD-CG-1, STD-TRPO-1..4)."""
+"""TRPO's optimisation pieces (notes §TRPO; Schulman et al. 2015, Appendix C): the conjugate-gradient solver, the
+Fisher-vector product of the mean KL, the natural step scaled to the trust region and the backtracking line search
+(claims STD-CG-1, STD-NG-1, STD-NG-2, TRPO-13). The exact tabular Fisher matrix and natural policy gradient live
+in :mod:`lineage.tabular`."""
+
+from lineage.optim.conjugate_gradient import conjugate_gradient
+from lineage.optim.fisher import fisher_vector_product
+from lineage.optim.line_search import trpo_line_search
+from lineage.optim.natural import natural_step
+
+__all__ = ["conjugate_gradient", "fisher_vector_product", "natural_step", "trpo_line_search"]

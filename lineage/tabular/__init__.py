@@ -13,8 +13,10 @@ from lineage.tabular.evaluation import (
     state_values,
 )
 from lineage.tabular.finite_horizon import FiniteHorizonValues, backward_induction
+from lineage.tabular.fisher import categorical_fisher, natural_policy_gradient, npg_update, softmax_fisher
 from lineage.tabular.gradient import linear_softmax_policy_gradient, softmax_policy_gradient
 from lineage.tabular.mdp import TabularMDP, random_mdp
+from lineage.tabular.optimal import optimal_values
 from lineage.tabular.policy import LinearSoftmaxPolicy, softmax
 from lineage.tabular.trust_region import (
     PerformanceBounds,
@@ -37,18 +39,23 @@ __all__ = [
     "action_values",
     "advantages",
     "backward_induction",
+    "categorical_fisher",
     "discounted_visitation",
     "enumerate_trajectories",
     "importance_sampled_surrogate",
     "linear_softmax_policy_gradient",
     "mixture_lower_bound",
+    "natural_policy_gradient",
+    "npg_update",
     "objective",
     "occupancy",
+    "optimal_values",
     "performance_lower_bounds",
     "policy_rewards",
     "policy_transitions",
     "random_mdp",
     "softmax",
+    "softmax_fisher",
     "softmax_policy_gradient",
     "state_values",
     "state_visitation",
