@@ -31,7 +31,9 @@ def pinned_cases(law_id: str) -> tuple:
     return tuple(b.counterexample for b in BUGS.values() if b.caught_by == law_id)
 
 
-BUGS: Registry[Bug] = Registry("bug", modules=("lineage.bugzoo.gae", "lineage.bugzoo.losses", "lineage.bugzoo.returns"))
+BUGS: Registry[Bug] = Registry(
+    "bug", modules=("lineage.bugzoo.gae", "lineage.bugzoo.losses", "lineage.bugzoo.returns", "lineage.bugzoo.pg")
+)
 
 
 def bug(name: str, *, contract: str, caught_by: str, source: str, counterexample) -> Callable:

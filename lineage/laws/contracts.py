@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 import lineage
-from lineage import ppo, rlhf
+from lineage import pg, ppo, rlhf
 from lineage.arrays import to_numpy
 from lineage.laws import exact
 from lineage.laws.cases.losses import AdvantageBatch, ClipCase, KLCoefCase, KLSamples, TokenRewardCase, ValueCase
+from lineage.laws.cases.pg import TRIVIAL_BATCH
 from lineage.laws.cases.segments import Segment, SegmentCase
 from lineage.laws.law import LawViolation, record_call
 
@@ -195,6 +196,16 @@ CONTRACTS = {
             exact.token_rewards,
             shape=lambda inputs: inputs["logp"].shape,
             reference=rlhf.token_rewards,
+        ),
+        Contract(
+            "reinforce_gradient",
+            ("scores", "rewards"),
+            ("gamma",),
+            "gradient",
+            TRIVIAL_BATCH,
+            exact.reinforce_gradient,
+            shape=lambda inputs: inputs["scores"].shape[-1:],
+            reference=pg.reinforce_gradient,
         ),
     )
 }

@@ -13,7 +13,11 @@ from lineage.tabular.evaluation import (
     state_values,
 )
 from lineage.tabular.finite_horizon import FiniteHorizonValues, backward_induction
-from lineage.tabular.gradient import linear_softmax_policy_gradient, softmax_policy_gradient
+from lineage.tabular.gradient import (
+    finite_horizon_softmax_gradient,
+    linear_softmax_policy_gradient,
+    softmax_policy_gradient,
+)
 from lineage.tabular.mdp import TabularMDP, random_mdp
 from lineage.tabular.policy import LinearSoftmaxPolicy, softmax
 from lineage.tabular.trajectories import Trajectories, enumerate_trajectories
@@ -29,6 +33,7 @@ __all__ = [
     "backward_induction",
     "discounted_visitation",
     "enumerate_trajectories",
+    "finite_horizon_softmax_gradient",
     "linear_softmax_policy_gradient",
     "objective",
     "occupancy",
