@@ -107,6 +107,13 @@ def _entries(low: float, high: float) -> st.SearchStrategy[float]:
     return st.one_of(st.just(0.0), st.floats(low, high, allow_nan=False, allow_subnormal=False))
 
 
+@cache
+def tables(shape: tuple[int, ...], bound: float = 5.0) -> st.SearchStrategy[np.ndarray]:
+    """Float arrays of ``shape`` with entries in [−bound, bound], 0 drawn on purpose (baselines, rewards, scores).
+    Built once per shape: Hypothesis validates every new strategy object, which would dominate."""
+    return arrays(np.float64, shape, elements=_entries(-bound, bound))
+
+
 @st.composite
 def reinforce_batches(draw, max_episodes: int = 4, max_steps: int = 4, max_parameters: int = 3) -> ReinforceBatch:
     """N ∈ [1, 4] episodes of T ∈ [1, 4] steps, d ∈ [1, 3] parameters; scores in [−2, 2], rewards in [−5, 5] (0
@@ -114,8 +121,8 @@ def reinforce_batches(draw, max_episodes: int = 4, max_steps: int = 4, max_param
     n = draw(st.integers(1, max_episodes), label="N")
     t = draw(st.integers(1, max_steps), label="T")
     d = draw(st.integers(1, max_parameters), label="d")
-    scores = draw(arrays(np.float64, (n, t, d), elements=_entries(-2.0, 2.0)))
-    rewards = draw(arrays(np.float64, (n, t), elements=_entries(-5.0, 5.0)))
+    scores = draw(tables((n, t, d), 2.0))
+    rewards = draw(tables((n, t)))
     return ReinforceBatch(scores.tolist(), rewards.tolist(), draw(unit_interval(), label="gamma"))
 
 
@@ -126,7 +133,7 @@ def reward_mixes(draw) -> RewardMix:
     shape = np.shape(batch.rewards)
     if draw(st.booleans(), label="cancel"):  # r + (−1)·r = 0: the estimate of zero rewards is 0
         return RewardMix(batch, batch.rewards, -1.0)
-    other = draw(arrays(np.float64, shape, elements=_entries(-5.0, 5.0)))
+    other = draw(tables(shape))
     weight = draw(st.sampled_from([0.0, 1.0, -1.0, 0.5, 2.0, -3.0]))
     return RewardMix(batch, other.tolist(), weight)
 
