@@ -3,7 +3,7 @@ Baxter (2004) and tr Var of a vector estimator under a finite law (enumerated ou
 
 from __future__ import annotations
 
-from lineage.arrays import backend_of
+from lineage.arrays import backend_of, to_numpy
 
 PROBABILITY_ATOL = 1e-6
 
@@ -13,7 +13,7 @@ def _weighted(probabilities, **named):
     p, *arrays = backend.floats(probabilities=probabilities, **named)
     if p.ndim != 1 or p.shape[0] == 0:
         raise ValueError(f"probabilities: expected shape [N] with N >= 1, got {tuple(p.shape)}")
-    if bool((p < 0).any()) or abs(float(p.sum()) - 1.0) > PROBABILITY_ATOL:
+    if bool((p < 0).any()) or abs(float(to_numpy(p.sum())) - 1.0) > PROBABILITY_ATOL:
         raise ValueError("probabilities: entries must be >= 0 and sum to 1")
     for name, x in zip(named, arrays, strict=True):
         if x.ndim == 0 or x.shape[0] != p.shape[0]:
@@ -71,7 +71,7 @@ def optimal_baseline(probabilities, scores, returns):
     if g.ndim != 2 or G.ndim != 1:
         raise ValueError(f"scores: expected shape [N, d] with returns [N], got {tuple(g.shape)} and {tuple(G.shape)}")
     norms = p * (g * g).sum(axis=1)
-    if float(norms.sum()) == 0.0:
+    if float(to_numpy(norms.sum())) == 0.0:
         raise ValueError("scores: every score is 0, so every baseline gives the same variance")
     return backend.scalar((norms * G).sum() / norms.sum())
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lineage._validation import check_unit_interval
-from lineage.arrays import backend_of
+from lineage.arrays import backend_of, to_numpy
 
 
 def _probabilities(target_probs, behaviour_probs, **named):
@@ -126,6 +126,6 @@ def weighted_importance_sampling(target_probs, behaviour_probs, values):
         raise ValueError(f"values: expected shape [N] for target_probs [N, T] {tuple(pi.shape)}, got {tuple(f.shape)}")
     weights = cumulative_ratios(pi, mu)[:, -1]
     total = weights.sum()
-    if float(total) == 0.0:
+    if float(to_numpy(total)) == 0.0:
         return backend.scalar(total * 0)
     return backend.scalar((weights * f).sum() / total)

@@ -1,0 +1,271 @@
+"""Importance sampling by exact sums over outcomes and enumerated episodes (notes §IS, §PG, §GAE; IS-1, IS-2, PG-6,
+GAE-1). Data come from a behaviour policy μ; only outcomes with μ > 0 are ever sampled, so an expectation under μ is
+a sum over μ's support. The estimators are lineage's (:mod:`lineage.pg.importance`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from hypothesis import Phase, example, find, given, settings
+from hypothesis import strategies as st
+
+from lineage.laws.cases.mdps import distributions, episodic_mdps, positive_distributions, softmax_logits
+from lineage.laws.cases.pg import tables
+from lineage.pg import (
+    cumulative_ratios,
+    estimator_variance,
+    per_decision_importance_sampling,
+    softmax_score,
+    trajectory_importance_sampling,
+    weighted_importance_sampling,
+)
+from lineage.tabular import TabularMDP, enumerate_trajectories, objective, softmax, softmax_policy_gradient
+from properties.assertions import assert_at_least, assert_identity
+
+SEARCH = settings(database=None, max_examples=500, phases=[Phase.generate])  # the first instance found is enough
+DIFFERENT = 1e-3
+
+
+@dataclass(frozen=True, eq=False)
+class Sampling:
+    """A target π and a behaviour μ over n outcomes and values f(x)."""
+
+    target: np.ndarray
+    behaviour: np.ndarray
+    values: np.ndarray
+
+    def support(self) -> np.ndarray:
+        return np.flatnonzero(self.behaviour > 0)
+
+    def importance(self) -> np.ndarray:
+        """[K]: lineage's ρ(x) f(x) on each outcome μ can draw (K outcomes, one step each)."""
+        x = self.support()
+        return trajectory_importance_sampling(self.target[x, None], self.behaviour[x, None], self.values[x])
+
+    def is_mean(self) -> float:
+        """E_μ[ρ f]: the IS estimate averaged over μ's outcomes."""
+        return float(self.behaviour[self.support()] @ self.importance())
+
+    def target_mean(self) -> float:
+        return float(self.target @ self.values)
+
+
+@st.composite
+def samplings(draw, behaviours=positive_distributions, max_outcomes: int = 5) -> Sampling:
+    n = draw(st.integers(2, max_outcomes))
+    return Sampling(draw(positive_distributions((n,))), draw(behaviours((n,))), draw(tables((n,))))
+
+
+def with_zeros(shape: tuple[int]):
+    return distributions(shape[0])
+
+
+# TC-9: π = (0.5, 0.5), μ = (1, 0), f = (0, 1): E_μ[ρf] = 0, E_π[f] = 0.5.
+TC9 = Sampling(np.array([0.5, 0.5]), np.array([1.0, 0.0]), np.array([0.0, 1.0]))
+
+
+def bandit_gradients(case: Sampling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """On the bandit with policy π = softmax(log π), rewards f and behaviour μ: (E_μ[R ∇log π], E_μ[ρ R ∇log π], ∇J),
+    with lineage's softmax score and lineage's tabular gradient of J = Σ_a π(a) f(a) (one state, γ = 0)."""
+    n = len(case.target)
+    logits = np.log(case.target)
+    scores = softmax_score(np.tile(logits, (n, 1)), np.arange(n))
+    plain = case.behaviour @ (case.values[:, None] * scores)
+    weighted = case.behaviour @ (case.importance()[:, None] * scores)
+    mdp = TabularMDP(P=np.ones((1, n, 1)), R=case.values[None], nu0=[1.0], gamma=0.0)
+    return plain, weighted, softmax_policy_gradient(mdp, logits[None])[0]
+
+
+@pytest.mark.claim("IS-1", "IS-2", "GAE-1", "PG-6")
+@given(case=samplings())
+def test_importance_sampling_identity_variance_and_divergence(case):
+    """IS-1: with μ > 0 everywhere, E_μ[(π/μ) f] = E_π[f]; PG-6: so on a bandit the IS-weighted score-function
+    estimate E_μ[(π/μ) R ∇log π] is ∇J from behaviour data. IS-2: Var_μ[(π/μ) f] = E_π[(π/μ) f²] − (E_π f)², and for
+    f ≡ 1 the variance χ²(π‖μ_t) along μ_t = (1 − t)π + tμ is 0 at t = 0 and non-decreasing in t. GAE-1: the mean
+    squared error of the plain mean of f under μ as an estimate of E_π f is bias² + variance."""
+    pi, mu, f = case.target, case.behaviour, case.values
+    scale = 1.0 + float(np.abs(f).max()) ** 2 * float((pi / mu).max())
+    assert_identity(case.is_mean(), case.target_mean(), atol=1e-12 * scale, what="E_μ[ρf] vs E_π[f]")
+    variance = float(estimator_variance(mu, case.importance()))
+    assert_identity(variance, float(pi @ (pi / mu * f**2)) - case.target_mean() ** 2, atol=1e-12 * scale, what="Var")
+    grid = np.linspace(0.0, 1.0, 6)
+    chi2 = []
+    for t in grid:
+        mixed = (1 - t) * pi + t * mu
+        chi2.append(
+            float(estimator_variance(mixed, trajectory_importance_sampling(pi[:, None], mixed[:, None], 1 + 0 * f)))
+        )
+    assert_identity(chi2[0], 0.0, atol=1e-12, what="χ²(π‖π)")
+    assert_at_least(np.diff(chi2), 0.0, atol=1e-12 * scale, what="χ²(π‖μ_t) non-decreasing in t")
+    bias = float(mu @ f) - case.target_mean()
+    mse = float(mu @ (f - case.target_mean()) ** 2)
+    assert_identity(mse, bias**2 + float(estimator_variance(mu, f)), atol=1e-12 * scale, what="MSE vs bias² + var")
+    _, weighted, gradient = bandit_gradients(case)
+    assert_identity(weighted, gradient, atol=1e-12 * scale, what="E_μ[ρR∇log π] vs ∇J")
+
+
+@pytest.mark.claim("PG-6")
+def test_unweighted_off_policy_gradient_search_finds_a_mismatch():
+    """PG-6 (notes §PG, "policy gradient is on-policy"): hypothesis.find must come back with a bandit and a behaviour
+    μ ≠ π where the unweighted E_μ[R ∇log π] misses ∇J (the weighted one never does, above)."""
+
+    def misses(case: Sampling) -> bool:
+        plain, _, gradient = bandit_gradients(case)
+        return float(np.abs(plain - gradient).max()) > DIFFERENT
+
+    found = find(samplings(), misses, settings=SEARCH)
+    assert misses(found), found
+
+
+@pytest.mark.refutes("IS-1")
+@given(case=samplings(with_zeros))
+@example(case=TC9)
+def test_importance_sampling_sees_only_the_behaviour_support(case):
+    """IS-1 (TC-9): without support coverage the identity fails: μ never draws an outcome with μ = 0, so E_μ[ρf] =
+    Σ_{x: μ(x) > 0} π(x) f(x), the target mean over μ's support only. TC-9: π = (0.5, 0.5), μ = (1, 0), f = (0, 1) gives
+    0 instead of E_π f = 0.5."""
+    kept = case.support()
+    assert_identity(case.is_mean(), float(case.target[kept] @ case.values[kept]), atol=1e-10, what="E_μ[ρf]")
+    if case is TC9:
+        assert case.is_mean() == 0.0 and case.target_mean() == 0.5, (case.is_mean(), case.target_mean())
+
+
+@pytest.mark.refutes("IS-1")
+def test_importance_sampling_without_coverage_search_finds_a_mismatch():
+    """IS-1: hypothesis.find must come back with a behaviour μ with zeros where E_μ[ρf] ≠ E_π[f]."""
+
+    def misses(case: Sampling) -> bool:
+        return abs(case.is_mean() - case.target_mean()) > DIFFERENT
+
+    found = find(samplings(with_zeros), misses, settings=SEARCH)
+    assert misses(found), found
+
+
+# ------------------------------------------------------------------------------------------------
+# Trajectories: trajectory-wise and per-decision IS on enumerated episodes.
+# ------------------------------------------------------------------------------------------------
+@st.composite
+def episodic_pairs(draw):
+    """An absorbing MDP (S ≤ 3: episodes of ≤ 2 steps, γ ∈ [0, 0.95]) with target and behaviour softmax policies."""
+    mdp = draw(episodic_mdps(max_states=3, max_actions=2))
+    return mdp, softmax(draw(softmax_logits(mdp))), softmax(draw(softmax_logits(mdp)))
+
+
+@pytest.mark.claim("IS-1", "IS-2")
+@given(drawn=episodic_pairs())
+def test_trajectory_and_per_decision_importance_sampling_are_unbiased(drawn):
+    """IS-1 on trajectories: over every episode of the behaviour μ, E_μ[ρ_{0:T−1}(τ) Σ_t γ^t r_t] = J(π) (the
+    dynamics cancel in the ratio), E_μ[Σ_t γ^t ρ_{0:t} r_t] = J(π) too (per-decision IS, Precup, Sutton & Singh
+    2000), and E_μ[ρ_{0:t}] = 1 for every t."""
+    mdp, pi, mu = drawn
+    paths = enumerate_trajectories(mdp, mu, mdp.n_states - 1)
+    s, a = paths.states[:, :-1], paths.actions
+    target, behaviour, rewards = pi[s, a], mu[s, a], paths.rewards(mdp)
+    returns = rewards @ mdp.gamma ** np.arange(rewards.shape[1])
+    whole = paths.expectation(trajectory_importance_sampling(target, behaviour, returns))
+    per_decision = paths.expectation(per_decision_importance_sampling(target, behaviour, rewards, gamma=mdp.gamma))
+    scale = float(np.abs(mdp.R).max()) * float((pi / mu).max()) ** rewards.shape[1] * rewards.shape[1]
+    value = objective(mdp, pi)
+    assert_identity([whole, per_decision], [value, value], atol=1e-12 * scale, what="E_μ[IS] vs J(π)")
+    means = paths.expectation(cumulative_ratios(target, behaviour))
+    assert_identity(means, np.ones_like(means), atol=1e-12 * float((pi / mu).max()) ** 2, what="E_μ[ρ_0:t]")
+
+
+# ------------------------------------------------------------------------------------------------
+# Weighted IS: exact expectation over every batch of n = 2 samples.
+# ------------------------------------------------------------------------------------------------
+def weighted_mean(case: Sampling, n: int) -> float:
+    """E over all n-sample batches from μ (each with its probability) of lineage's weighted IS estimate."""
+    x = case.support()
+    batches = np.array(np.meshgrid(*[x] * n, indexing="ij")).reshape(n, -1).T
+    total = 0.0
+    for batch in batches:
+        estimate = weighted_importance_sampling(
+            case.target[batch, None], case.behaviour[batch, None], case.values[batch]
+        )
+        total += float(np.prod(case.behaviour[batch])) * float(estimate)
+    return total
+
+
+def two_sample_mean(case: Sampling) -> float:
+    """E[WIS_2] = Σ_{a,b} μ_a μ_b (ρ_a f_a + ρ_b f_b)/(ρ_a + ρ_b) = 2 Σ_a π_a f_a Σ_b μ_b / (ρ_a + ρ_b)."""
+    rho = case.target / case.behaviour
+    return float(
+        2 * np.sum(case.target * case.values * (case.behaviour[None, :] / (rho[:, None] + rho[None, :])).sum(1))
+    )
+
+
+# π = (0.5, 0.5), μ = (0.25, 0.75), f = (1, 0): ρ = (2, 2/3), E[WIS_2] = 0.0625 + 0.28125 = 0.34375 vs E_π f = 0.5.
+SKEWED = Sampling(np.array([0.5, 0.5]), np.array([0.25, 0.75]), np.array([1.0, 0.0]))
+
+
+@pytest.mark.claim("IS-1", "IS-2")
+@given(case=samplings(max_outcomes=3))
+@example(case=SKEWED)
+def test_weighted_importance_sampling_is_biased(case):
+    """Weighted IS Σρf/Σρ, averaged over every batch: with one sample it is E_μ[f] (the ratio cancels); with two it is
+    2 Σ_a π_a f_a Σ_b μ_b/(ρ_a + ρ_b), not E_π[f] — biased (−0.15625 on π = (0.5, 0.5), μ = (0.25, 0.75), f = (1, 0))
+    — and unbiased when μ = π."""
+    scale = 1.0 + float(np.abs(case.values).max())
+    assert_identity(weighted_mean(case, 1), float(case.behaviour @ case.values), atol=1e-12 * scale, what="E[WIS_1]")
+    assert_identity(weighted_mean(case, 2), two_sample_mean(case), atol=1e-12 * scale, what="E[WIS_2]")
+    on_policy = Sampling(case.target, case.target, case.values)
+    assert_identity(weighted_mean(on_policy, 2), case.target_mean(), atol=1e-12 * scale, what="E[WIS_2], μ = π")
+    if case is SKEWED:
+        assert weighted_mean(case, 2) - case.target_mean() == pytest.approx(-0.15625, abs=1e-15)
+
+
+@pytest.mark.claim("IS-1")
+def test_weighted_importance_sampling_search_finds_bias():
+    """Hypothesis.find must come back with (π, μ, f) where weighted IS with two samples is biased for E_π[f]."""
+
+    def biased(case: Sampling) -> bool:
+        return abs(weighted_mean(case, 2) - case.target_mean()) > DIFFERENT
+
+    found = find(samplings(max_outcomes=3), biased, settings=SEARCH)
+    assert biased(found), found
+
+
+def fixed_episodic_mdp(seed: int) -> TabularMDP:
+    """A 4-state absorbing MDP (episodes of 3 steps at most) with 2 actions, drawn once from ``seed``."""
+    rng = np.random.default_rng(seed)
+    later = np.triu(np.ones((4, 4)), k=1)[:, None, :]
+    P = rng.uniform(0.1, 1.0, (4, 2, 4)) * later
+    P[-1, :, -1] = 1.0
+    R = rng.uniform(-1.0, 1.0, (4, 2))
+    R[-1] = 0.0
+    return TabularMDP(P / P.sum(-1, keepdims=True), R, np.array([0.4, 0.3, 0.3, 0.0]), 0.9)
+
+
+@pytest.mark.claim("IS-1", "IS-2")
+def test_importance_sampling_results_in_words(result):
+    """The importance-sampling results with their numbers: an arbitrary value per episode of a fixed absorbing MDP, its
+    IS estimate from a different behaviour policy, TC-9, per-decision IS and the bias of weighted IS."""
+    mdp, rng = fixed_episodic_mdp(11), np.random.default_rng(12)
+    pi, mu = softmax(rng.uniform(-2, 2, (4, 2))), softmax(rng.uniform(-2, 2, (4, 2)))
+    on_pi, on_mu = (enumerate_trajectories(mdp, policy, 3) for policy in (pi, mu))
+    keys = [tuple(row) for row in np.concatenate([on_mu.states, on_mu.actions], axis=1)]
+    values = dict(zip(keys, rng.uniform(-5, 5, len(keys)), strict=True))
+    f_mu = np.array([values[k] for k in keys])
+    f_pi = np.array([values[tuple(row)] for row in np.concatenate([on_pi.states, on_pi.actions], axis=1)])
+    s, a = on_mu.states[:, :-1], on_mu.actions
+    estimate = on_mu.expectation(trajectory_importance_sampling(pi[s, a], mu[s, a], f_mu))
+    error = abs(float(estimate) - float(on_pi.expectation(f_pi)))
+    per_decision = on_mu.expectation(
+        per_decision_importance_sampling(pi[s, a], mu[s, a], on_mu.rewards(mdp), gamma=0.9)
+    )
+    pd_error = abs(float(per_decision) - objective(mdp, pi))
+    assert error < 1e-12 and pd_error < 1e-12, (error, pd_error)
+    assert TC9.is_mean() == 0.0 and TC9.target_mean() == 0.5
+    bias = weighted_mean(SKEWED, 2) - SKEWED.target_mean()
+    assert bias == pytest.approx(-0.15625, abs=1e-15), bias
+    result(
+        "IS-1",
+        f"importance sampling: E_μ[ρ(τ)f(τ)] = E_π[f(τ)] exactly on the {len(keys)} enumerated 3-step paths of a 4-state MDP "
+        f"when μ covers π's support (error {error:.1e} for an arbitrary f); with μ = (1, 0) it gives "
+        f"{TC9.is_mean():g} instead of {TC9.target_mean():g} (TC-9); per-decision IS is unbiased too (error "
+        f"{pd_error:.1e} for J(π)); weighted IS with n = 2 samples is biased by {bias:.5f} for π = (0.5, 0.5), "
+        f"μ = (0.25, 0.75), f = (1, 0) (exact mean over all 4 batches: 0.34375 vs 0.5)",
+    )
