@@ -11,7 +11,7 @@ import pytest
 from hypothesis import Phase, example, find, given, settings
 from hypothesis import strategies as st
 
-from lineage.laws.cases.mdps import distributions, episodic_mdps, positive_distributions, softmax_logits
+from lineage.laws.cases.mdps import positive_distributions
 from lineage.laws.cases.pg import tables
 from lineage.pg import (
     cumulative_ratios,
@@ -58,8 +58,14 @@ def samplings(draw, behaviours=positive_distributions, max_outcomes: int = 5) ->
     return Sampling(draw(positive_distributions((n,))), draw(behaviours((n,))), draw(tables((n,))))
 
 
-def with_zeros(shape: tuple[int]):
-    return distributions(shape[0])
+@st.composite
+def with_zeros(draw, shape: tuple[int]) -> np.ndarray:
+    """Behaviour distributions with zeros: positive weights in [1e-3, 1], some set to 0 (at least one kept), so a
+    ratio π/μ stays below 1e3·n where μ > 0."""
+    weights = draw(positive_distributions(shape))
+    kept = np.array(draw(st.lists(st.booleans(), min_size=shape[0], max_size=shape[0])))
+    kept[draw(st.integers(0, shape[0] - 1))] = True
+    return weights * kept / (weights * kept).sum()
 
 
 # TC-9: π = (0.5, 0.5), μ = (1, 0), f = (0, 1): E_μ[ρf] = 0, E_π[f] = 0.5.
@@ -78,34 +84,6 @@ def bandit_gradients(case: Sampling) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return plain, weighted, softmax_policy_gradient(mdp, logits[None])[0]
 
 
-@pytest.mark.claim("IS-1", "IS-2", "GAE-1", "PG-6")
-@given(case=samplings())
-def test_importance_sampling_identity_variance_and_divergence(case):
-    """IS-1: with μ > 0 everywhere, E_μ[(π/μ) f] = E_π[f]; PG-6: so on a bandit the IS-weighted score-function
-    estimate E_μ[(π/μ) R ∇log π] is ∇J from behaviour data. IS-2: Var_μ[(π/μ) f] = E_π[(π/μ) f²] − (E_π f)², and for
-    f ≡ 1 the variance χ²(π‖μ_t) along μ_t = (1 − t)π + tμ is 0 at t = 0 and non-decreasing in t. GAE-1: the mean
-    squared error of the plain mean of f under μ as an estimate of E_π f is bias² + variance."""
-    pi, mu, f = case.target, case.behaviour, case.values
-    scale = 1.0 + float(np.abs(f).max()) ** 2 * float((pi / mu).max())
-    assert_identity(case.is_mean(), case.target_mean(), atol=1e-12 * scale, what="E_μ[ρf] vs E_π[f]")
-    variance = float(estimator_variance(mu, case.importance()))
-    assert_identity(variance, float(pi @ (pi / mu * f**2)) - case.target_mean() ** 2, atol=1e-12 * scale, what="Var")
-    grid = np.linspace(0.0, 1.0, 6)
-    chi2 = []
-    for t in grid:
-        mixed = (1 - t) * pi + t * mu
-        chi2.append(
-            float(estimator_variance(mixed, trajectory_importance_sampling(pi[:, None], mixed[:, None], 1 + 0 * f)))
-        )
-    assert_identity(chi2[0], 0.0, atol=1e-12, what="χ²(π‖π)")
-    assert_at_least(np.diff(chi2), 0.0, atol=1e-12 * scale, what="χ²(π‖μ_t) non-decreasing in t")
-    bias = float(mu @ f) - case.target_mean()
-    mse = float(mu @ (f - case.target_mean()) ** 2)
-    assert_identity(mse, bias**2 + float(estimator_variance(mu, f)), atol=1e-12 * scale, what="MSE vs bias² + var")
-    _, weighted, gradient = bandit_gradients(case)
-    assert_identity(weighted, gradient, atol=1e-12 * scale, what="E_μ[ρR∇log π] vs ∇J")
-
-
 @pytest.mark.claim("PG-6")
 def test_unweighted_off_policy_gradient_search_finds_a_mismatch():
     """PG-6 (notes §PG, "policy gradient is on-policy"): hypothesis.find must come back with a bandit and a behaviour
@@ -120,19 +98,6 @@ def test_unweighted_off_policy_gradient_search_finds_a_mismatch():
 
 
 @pytest.mark.refutes("IS-1")
-@given(case=samplings(with_zeros))
-@example(case=TC9)
-def test_importance_sampling_sees_only_the_behaviour_support(case):
-    """IS-1 (TC-9): without support coverage the identity fails: μ never draws an outcome with μ = 0, so E_μ[ρf] =
-    Σ_{x: μ(x) > 0} π(x) f(x), the target mean over μ's support only. TC-9: π = (0.5, 0.5), μ = (1, 0), f = (0, 1) gives
-    0 instead of E_π f = 0.5."""
-    kept = case.support()
-    assert_identity(case.is_mean(), float(case.target[kept] @ case.values[kept]), atol=1e-10, what="E_μ[ρf]")
-    if case is TC9:
-        assert case.is_mean() == 0.0 and case.target_mean() == 0.5, (case.is_mean(), case.target_mean())
-
-
-@pytest.mark.refutes("IS-1")
 def test_importance_sampling_without_coverage_search_finds_a_mismatch():
     """IS-1: hypothesis.find must come back with a behaviour μ with zeros where E_μ[ρf] ≠ E_π[f]."""
 
@@ -141,36 +106,6 @@ def test_importance_sampling_without_coverage_search_finds_a_mismatch():
 
     found = find(samplings(with_zeros), misses, settings=SEARCH)
     assert misses(found), found
-
-
-# ------------------------------------------------------------------------------------------------
-# Trajectories: trajectory-wise and per-decision IS on enumerated episodes.
-# ------------------------------------------------------------------------------------------------
-@st.composite
-def episodic_pairs(draw):
-    """An absorbing MDP (S ≤ 3: episodes of ≤ 2 steps, γ ∈ [0, 0.95]) with target and behaviour softmax policies."""
-    mdp = draw(episodic_mdps(max_states=3, max_actions=2))
-    return mdp, softmax(draw(softmax_logits(mdp))), softmax(draw(softmax_logits(mdp)))
-
-
-@pytest.mark.claim("IS-1", "IS-2")
-@given(drawn=episodic_pairs())
-def test_trajectory_and_per_decision_importance_sampling_are_unbiased(drawn):
-    """IS-1 on trajectories: over every episode of the behaviour μ, E_μ[ρ_{0:T−1}(τ) Σ_t γ^t r_t] = J(π) (the
-    dynamics cancel in the ratio), E_μ[Σ_t γ^t ρ_{0:t} r_t] = J(π) too (per-decision IS, Precup, Sutton & Singh
-    2000), and E_μ[ρ_{0:t}] = 1 for every t."""
-    mdp, pi, mu = drawn
-    paths = enumerate_trajectories(mdp, mu, mdp.n_states - 1)
-    s, a = paths.states[:, :-1], paths.actions
-    target, behaviour, rewards = pi[s, a], mu[s, a], paths.rewards(mdp)
-    returns = rewards @ mdp.gamma ** np.arange(rewards.shape[1])
-    whole = paths.expectation(trajectory_importance_sampling(target, behaviour, returns))
-    per_decision = paths.expectation(per_decision_importance_sampling(target, behaviour, rewards, gamma=mdp.gamma))
-    scale = float(np.abs(mdp.R).max()) * float((pi / mu).max()) ** rewards.shape[1] * rewards.shape[1]
-    value = objective(mdp, pi)
-    assert_identity([whole, per_decision], [value, value], atol=1e-12 * scale, what="E_μ[IS] vs J(π)")
-    means = paths.expectation(cumulative_ratios(target, behaviour))
-    assert_identity(means, np.ones_like(means), atol=1e-12 * float((pi / mu).max()) ** 2, what="E_μ[ρ_0:t]")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -190,7 +125,10 @@ def weighted_mean(case: Sampling, n: int) -> float:
 
 
 def two_sample_mean(case: Sampling) -> float:
-    """E[WIS_2] = Σ_{a,b} μ_a μ_b (ρ_a f_a + ρ_b f_b)/(ρ_a + ρ_b) = 2 Σ_a π_a f_a Σ_b μ_b / (ρ_a + ρ_b)."""
+    """E[WIS_2] = Σ_{a,b} μ_a μ_b (ρ_a f_a + ρ_b f_b)/(ρ_a + ρ_b) = 2 Σ_a π_a f_a Σ_b μ_b / (ρ_a + ρ_b), over μ's
+    support."""
+    kept = case.support()
+    case = Sampling(case.target[kept], case.behaviour[kept], case.values[kept])
     rho = case.target / case.behaviour
     return float(
         2 * np.sum(case.target * case.values * (case.behaviour[None, :] / (rho[:, None] + rho[None, :])).sum(1))
@@ -201,18 +139,47 @@ def two_sample_mean(case: Sampling) -> float:
 SKEWED = Sampling(np.array([0.5, 0.5]), np.array([0.25, 0.75]), np.array([1.0, 0.0]))
 
 
-@pytest.mark.claim("IS-1", "IS-2")
-@given(case=samplings(max_outcomes=3))
+@pytest.mark.claim("IS-1", "IS-2", "GAE-1", "PG-6")
+@pytest.mark.refutes("IS-1")
+@given(case=samplings(with_zeros))
+@example(case=TC9)
 @example(case=SKEWED)
-def test_weighted_importance_sampling_is_biased(case):
-    """Weighted IS Σρf/Σρ, averaged over every batch: with one sample it is E_μ[f] (the ratio cancels); with two it is
-    2 Σ_a π_a f_a Σ_b μ_b/(ρ_a + ρ_b), not E_π[f] — biased (−0.15625 on π = (0.5, 0.5), μ = (0.25, 0.75), f = (1, 0))
-    — and unbiased when μ = π."""
-    scale = 1.0 + float(np.abs(case.values).max())
-    assert_identity(weighted_mean(case, 1), float(case.behaviour @ case.values), atol=1e-12 * scale, what="E[WIS_1]")
-    assert_identity(weighted_mean(case, 2), two_sample_mean(case), atol=1e-12 * scale, what="E[WIS_2]")
-    on_policy = Sampling(case.target, case.target, case.values)
-    assert_identity(weighted_mean(on_policy, 2), case.target_mean(), atol=1e-12 * scale, what="E[WIS_2], μ = π")
+def test_importance_sampling_by_exact_sums(case):
+    """With data from μ (only outcomes with μ > 0 are ever drawn):
+    * IS-1: E_μ[(π/μ) f] = Σ_{x: μ(x) > 0} π(x) f(x): E_π[f] when μ covers π's support, the target mean over μ's
+      support otherwise (TC-9: π = (0.5, 0.5), μ = (1, 0), f = (0, 1) gives 0 instead of 0.5; on episodes:
+      test_pg_reinforce.py);
+    * IS-2: Var_μ[(π/μ) f] = Σ_{μ > 0} π²f²/μ − (E_μ[(π/μ) f])², and for f ≡ 1 the variance χ²(π‖μ_t) along
+      μ_t = (1 − t)π + tμ is 0 at t = 0 and non-decreasing in t (t < 1 where μ has zeros);
+    * PG-6: on the bandit with rewards f, E_μ[(π/μ) R ∇log π] = ∇J when μ covers π;
+    * GAE-1: the mean squared error of the plain mean of f under μ as an estimate of E_π f is bias² + variance;
+    * weighted IS Σρf/Σρ averaged over every batch: with one sample it is E_μ[f] (the ratio cancels); with two it is
+      2 Σ_a π_a f_a Σ_b μ_b/(ρ_a + ρ_b) over μ's support, not E_π[f] (−0.15625 on π = (0.5, 0.5), μ = (0.25, 0.75),
+      f = (1, 0)); unbiased when μ = π."""
+    pi, mu, f, kept = case.target, case.behaviour, case.values, case.support()
+    covered = len(kept) == len(mu)
+    scale = 1.0 + float(np.abs(f).max()) ** 2 * float((pi[kept] / mu[kept]).max())
+    assert_identity(case.is_mean(), float(pi[kept] @ f[kept]), atol=1e-12 * scale, what="E_μ[ρf] vs Σ_{μ>0} πf")
+    variance = float(estimator_variance(mu[kept], case.importance()))
+    second = float(pi[kept] @ (pi[kept] / mu[kept] * f[kept] ** 2))
+    assert_identity(variance, second - case.is_mean() ** 2, atol=1e-12 * scale, what="Var_μ[ρf]")
+    grid = np.linspace(0.0, 1.0 if covered else 0.9, 11)[:, None]
+    segment = (1 - grid) * pi + grid * mu  # μ_t, one row per t
+    ratios = cumulative_ratios(np.broadcast_to(pi, segment.shape)[..., None], segment[..., None])[..., 0]
+    chi2 = (pi * ratios).sum(axis=1) - 1.0  # χ²(π‖μ_t) = E_π[π/μ_t] − 1 = Var_{μ_t}[π/μ_t] (the identity, f ≡ 1)
+    assert_identity(chi2[0], 0.0, atol=1e-12, what="χ²(π‖π)")
+    assert_at_least(np.diff(chi2), 0.0, atol=1e-12 * float(ratios.max()), what="χ²(π‖μ_t) non-decreasing in t")
+    bias = float(mu @ f) - case.target_mean()
+    mse = float(mu @ (f - case.target_mean()) ** 2)
+    assert_identity(mse, bias**2 + float(estimator_variance(mu, f)), atol=1e-12 * scale, what="MSE vs bias² + var")
+    if covered:
+        _, weighted, gradient = bandit_gradients(case)
+        assert_identity(weighted, gradient, atol=1e-12 * scale, what="E_μ[ρR∇log π] vs ∇J")
+    both = [weighted_mean(case, 1), weighted_mean(case, 2), weighted_mean(Sampling(pi, pi, f), 2)]
+    expected = [float(mu @ f), two_sample_mean(case), case.target_mean()]
+    assert_identity(both, expected, atol=1e-12 * scale, what="E[WIS_1], E[WIS_2], E[WIS_2] at μ = π")
+    if case is TC9:
+        assert case.is_mean() == 0.0 and case.target_mean() == 0.5, (case.is_mean(), case.target_mean())
     if case is SKEWED:
         assert weighted_mean(case, 2) - case.target_mean() == pytest.approx(-0.15625, abs=1e-15)
 
@@ -224,7 +191,7 @@ def test_weighted_importance_sampling_search_finds_bias():
     def biased(case: Sampling) -> bool:
         return abs(weighted_mean(case, 2) - case.target_mean()) > DIFFERENT
 
-    found = find(samplings(max_outcomes=3), biased, settings=SEARCH)
+    found = find(samplings(), biased, settings=SEARCH)
     assert biased(found), found
 
 
@@ -263,8 +230,8 @@ def test_importance_sampling_results_in_words(result):
     assert bias == pytest.approx(-0.15625, abs=1e-15), bias
     result(
         "IS-1",
-        f"importance sampling: E_μ[ρ(τ)f(τ)] = E_π[f(τ)] exactly on the {len(keys)} enumerated 3-step paths of a 4-state MDP "
-        f"when μ covers π's support (error {error:.1e} for an arbitrary f); with μ = (1, 0) it gives "
+        f"importance sampling: E_μ[ρ(τ)f(τ)] = E_π[f(τ)] exactly on the {len(keys)} enumerated 3-step paths of a "
+        f"4-state MDP when μ covers π's support (error {error:.1e} for an arbitrary f); with μ = (1, 0) it gives "
         f"{TC9.is_mean():g} instead of {TC9.target_mean():g} (TC-9); per-decision IS is unbiased too (error "
         f"{pd_error:.1e} for J(π)); weighted IS with n = 2 samples is biased by {bias:.5f} for π = (0.5, 0.5), "
         f"μ = (0.25, 0.75), f = (1, 0) (exact mean over all 4 batches: 0.34375 vs 0.5)",

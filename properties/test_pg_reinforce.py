@@ -10,23 +10,30 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import Phase, example, find, given, settings
 from hypothesis import strategies as st
 
 from lineage.laws.cases.pg import M1, EpisodicPolicy, episodic_policies, tables
 from lineage.pg import (
+    cumulative_ratios,
     estimator_variance,
     gradient_estimate,
+    per_decision_importance_sampling,
     reward_to_go,
     reward_to_go_minus_baseline,
     tabular_softmax_score,
     total_return,
+    trajectory_importance_sampling,
 )
 from lineage.tabular import (
     TabularMDP,
     action_values,
+    enumerate_trajectories,
     finite_horizon_softmax_gradient,
+    objective,
     policy_transitions,
+    softmax,
     softmax_policy_gradient,
     state_visitation,
 )
@@ -37,12 +44,47 @@ SEARCH = settings(database=None, max_examples=500, phases=[Phase.generate])  # t
 DIFFERENT = 1e-3  # a search counts two gradients as different beyond this, far above any rounding here
 
 
+@pytest.fixture(autouse=True, scope="module")
+def single_threaded_torch():
+    """The autograd check here is tiny and thread hand-off would dominate: run torch on one thread in this module."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @st.composite
 def with_baselines(draw):
-    """An episodic case and a baseline table b[t, s] (one row per step)."""
+    """An episodic case, a baseline table b[t, s] (one row per step) and the logits of a behaviour policy μ."""
     case = draw(episodic_policies())
     shape = (case.mdp.n_states - 1, case.mdp.n_states)
-    return case, draw(tables(shape))
+    return case, draw(tables(shape)), draw(tables(case.logits.shape, 4.0))
+
+
+def truncated_objective_gradient(mdp: TabularMDP, logits: np.ndarray, horizon: int) -> np.ndarray:
+    """∇_θ of J_H(θ) = Σ_{t<H} γ^t ν0ᵀ P_π^t r_π, π = softmax(θ), by torch autograd (no enumeration, no theorem)."""
+    P, R, nu0 = (torch.from_numpy(x) for x in (mdp.P, mdp.R, mdp.nu0))
+    leaf = torch.tensor(logits, requires_grad=True)
+    pi = torch.softmax(leaf, -1)
+    reach, total = nu0, torch.zeros((), dtype=torch.float64)
+    for t in range(horizon):
+        total = total + mdp.gamma**t * reach @ (pi * R).sum(1)
+        reach = reach @ torch.einsum("sa,sat->st", pi, P)
+    (grad,) = torch.autograd.grad(total, leaf)
+    return grad.numpy().ravel()
+
+
+def importance_sampled(case: EpisodicPolicy, behaviour_logits: np.ndarray) -> np.ndarray:
+    """[E_μ[ρ(τ) R_γ(τ)], E_μ[Σ_t γ^t ρ_{0:t} r_t], E_μ[ρ_{0:t}] for each t] over every episode of μ, by lineage's
+    trajectory-wise and per-decision importance sampling."""
+    mdp, pi, mu = case.mdp, softmax(case.logits), softmax(behaviour_logits)
+    paths = enumerate_trajectories(mdp, mu, mdp.n_states - 1)
+    s, a = paths.states[:, :-1], paths.actions
+    target, behaviour, rewards = pi[s, a], mu[s, a], paths.rewards(mdp)
+    returns = rewards @ mdp.gamma ** np.arange(rewards.shape[1])
+    whole = paths.expectation(trajectory_importance_sampling(target, behaviour, returns))
+    per_decision = paths.expectation(per_decision_importance_sampling(target, behaviour, rewards, gamma=mdp.gamma))
+    return np.concatenate([[whole, per_decision], paths.expectation(cumulative_ratios(target, behaviour))])
 
 
 def past_baseline(episodes: Episodes, table: np.ndarray) -> np.ndarray:
@@ -61,10 +103,10 @@ def undiscounted_visitation_gradient(episodes: Episodes) -> np.ndarray:
     """Σ_t Pr(s_t = s) π(a|s) A_t(s, a): the policy-gradient theorem with the undiscounted visitation Σ_t Pr(s_t = s)
     in place of the discounted one."""
     mdp, pi, values = episodes.mdp, episodes.pi, episodes.values
-    reach, total = mdp.nu0.copy(), np.zeros_like(pi)
+    reach, total, transitions = mdp.nu0.copy(), np.zeros_like(pi), policy_transitions(mdp, pi)
     for t in range(mdp.n_states - 1):
         total += reach[:, None] * pi * (values.Q[t] - values.V[t][:, None])
-        reach = reach @ policy_transitions(mdp, pi)
+        reach = reach @ transitions
     return total.ravel()
 
 
@@ -87,12 +129,12 @@ M2_BANDIT = EpisodicPolicy(
 
 @pytest.mark.claim(
     *("PG-5", "PG-7", "PG-8", "AC-3", "AC-4", "AC-5", "AC-6", "AC-8", "AC-9"),
-    *("STD-REINF-1", "STD-REINF-3", "STD-GAE-1"),
+    *("STD-REINF-1", "STD-REINF-3", "STD-GAE-1", "IS-1"),
 )
 @pytest.mark.refutes("PG-7", "AC-3", "PG-5")
 @given(drawn=with_baselines(), step=st.floats(0.0, 2.0))
-@example(drawn=(M1, np.zeros((2, 3))), step=1.0)
-@example(drawn=(M2_BANDIT, np.zeros((1, 2))), step=1.0)
+@example(drawn=(M1, np.zeros((2, 3)), np.zeros((3, 2))), step=1.0)
+@example(drawn=(M2_BANDIT, np.zeros((1, 2)), np.zeros((2, 2))), step=1.0)
 def test_estimators_by_enumeration(drawn, step):
     """Every episode enumerated, γ ∈ [0, 0.95] as drawn, then the same MDP and policy at γ = 1:
     * C1 (γ^t) with ψ2 … ψ6 (reward-to-go, minus a random b(s_t, t), Q^π, A^π, TD error of V^π) averages to ∇J_γ
@@ -107,8 +149,11 @@ def test_estimators_by_enumeration(drawn, step):
       the M2 bandit the estimate is 0 on every episode while ∇J = (−0.09, 0.09));
     * PG-5: ∇J_γ = 1/(1 − γ) Σ_s ν^π(s) Σ_a π Q^π ∇log π with the discounted ν^π;
     * reward-to-go is the recursion G_t = r_t + γG_{t+1}, G_T = 0 (PG-8);
-    * at γ = 1 all six ψ in both conventions average to ∇J of the episodic objective (AC-3, PG-7 right there)."""
-    case, table = drawn
+    * at γ = 1 all six ψ in both conventions average to ∇J of the episodic objective (AC-3, PG-7 right there), lineage's
+      time-indexed finite-horizon gradient, itself the autograd gradient of Σ_{t<H} ν0ᵀP_π^t r_π;
+    * IS-1 on episodes of another policy μ: E_μ[ρ_{0:T−1}R_γ(τ)] = E_μ[Σ_t γ^t ρ_{0:t} r_t] = J(π) (trajectory-wise and
+      per-decision IS, Precup, Sutton & Singh 2000) and E_μ[ρ_{0:t}] = 1 for every t."""
+    case, table, behaviour_logits = drawn
     episodes, mdp = Episodes(case), case.mdp
     gradient = softmax_policy_gradient(mdp, case.logits).ravel()
     bound = float(np.abs(table).max()) * mdp.n_states**2
@@ -148,6 +193,18 @@ def test_estimators_by_enumeration(drawn, step):
     both = np.concatenate([expectations(flat, every_psi, "C1"), expectations(flat, every_psi, "C2")])
     atol = gradient_atol(flat.mdp, bound)
     assert_identity(both, np.tile(exact, (12, 1)), atol=atol, rtol=1e-9, what="γ = 1: C1 and C2 rows ψ1…ψ6 vs ∇J")
+    autograd = truncated_objective_gradient(flat.mdp, case.logits, mdp.n_states - 1)
+    assert_identity(exact, autograd, atol=atol, rtol=1e-9, what="γ = 1: finite-horizon ∇J vs autograd")
+    value, horizon = objective(mdp, pi), mdp.n_states - 1
+    wanted_is = np.concatenate([[value, value], np.ones(horizon)])
+    ratio_bound = float((softmax(case.logits) / softmax(behaviour_logits)).max()) ** horizon
+    assert_identity(
+        importance_sampled(case, behaviour_logits),
+        wanted_is,
+        atol=1e-12 * ratio_bound * (1 + horizon),
+        rtol=1e-9,
+        what="E_μ[ρ R], E_μ[per-decision], E_μ[ρ_0:t] vs J(π), J(π), 1",
+    )
 
 
 @pytest.mark.refutes("PG-7", "AC-3", "PG-5")
