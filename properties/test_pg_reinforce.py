@@ -193,6 +193,8 @@ def test_estimators_by_enumeration(drawn, step):
     both = np.concatenate([expectations(flat, every_psi, "C1"), expectations(flat, every_psi, "C2")])
     atol = gradient_atol(flat.mdp, bound)
     assert_identity(both, np.tile(exact, (12, 1)), atol=atol, rtol=1e-9, what="γ = 1: C1 and C2 rows ψ1…ψ6 vs ∇J")
+    discounted = finite_horizon_softmax_gradient(mdp, case.logits, mdp.n_states - 1).ravel()
+    assert_identity(discounted, gradient, **tolerance, what="finite-horizon ∇J vs d^π π A^π (episodes end by S − 1)")
     autograd = truncated_objective_gradient(flat.mdp, case.logits, mdp.n_states - 1)
     assert_identity(exact, autograd, atol=atol, rtol=1e-9, what="γ = 1: finite-horizon ∇J vs autograd")
     value, horizon = objective(mdp, pi), mdp.n_states - 1
