@@ -110,3 +110,14 @@ def gradient_atol(mdp: TabularMDP, baseline_bound: float = 0.0) -> float:
     rewards and baselines, never from the code under test."""
     horizon = mdp.n_states - 1
     return 1e-9 * horizon * (horizon * float(np.abs(mdp.R).max()) + baseline_bound)
+
+
+def fixed_episodic_mdp(seed: int) -> TabularMDP:
+    """A 4-state absorbing MDP (episodes of 3 steps at most) with 2 actions, drawn once from ``seed``."""
+    rng = np.random.default_rng(seed)
+    later = np.triu(np.ones((4, 4)), k=1)[:, None, :]
+    P = rng.uniform(0.1, 1.0, (4, 2, 4)) * later
+    P[-1, :, -1] = 1.0
+    R = rng.uniform(-1.0, 1.0, (4, 2))
+    R[-1] = 0.0
+    return TabularMDP(P / P.sum(-1, keepdims=True), R, np.array([0.4, 0.3, 0.3, 0.0]), 0.9)

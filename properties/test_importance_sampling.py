@@ -23,6 +23,7 @@ from lineage.pg import (
 )
 from lineage.tabular import TabularMDP, enumerate_trajectories, objective, softmax, softmax_policy_gradient
 from properties.assertions import assert_at_least, assert_identity
+from properties.pg_enumeration import fixed_episodic_mdp
 
 SEARCH = settings(database=None, max_examples=500, phases=[Phase.generate])  # the first instance found is enough
 DIFFERENT = 1e-3
@@ -193,17 +194,6 @@ def test_weighted_importance_sampling_search_finds_bias():
 
     found = find(samplings(), biased, settings=SEARCH)
     assert biased(found), found
-
-
-def fixed_episodic_mdp(seed: int) -> TabularMDP:
-    """A 4-state absorbing MDP (episodes of 3 steps at most) with 2 actions, drawn once from ``seed``."""
-    rng = np.random.default_rng(seed)
-    later = np.triu(np.ones((4, 4)), k=1)[:, None, :]
-    P = rng.uniform(0.1, 1.0, (4, 2, 4)) * later
-    P[-1, :, -1] = 1.0
-    R = rng.uniform(-1.0, 1.0, (4, 2))
-    R[-1] = 0.0
-    return TabularMDP(P / P.sum(-1, keepdims=True), R, np.array([0.4, 0.3, 0.3, 0.0]), 0.9)
 
 
 @pytest.mark.claim("IS-1", "IS-2")

@@ -38,7 +38,7 @@ from lineage.tabular import (
     state_visitation,
 )
 from properties.assertions import assert_identity
-from properties.pg_enumeration import PSI, Episodes, gradient_atol, undiscounted
+from properties.pg_enumeration import PSI, Episodes, fixed_episodic_mdp, gradient_atol, undiscounted
 
 SEARCH = settings(database=None, max_examples=500, phases=[Phase.generate])  # the first instance found is enough
 DIFFERENT = 1e-3  # a search counts two gradients as different beyond this, far above any rounding here
@@ -301,3 +301,28 @@ def test_total_return_can_have_less_variance_than_reward_to_go():
 
     found = find(episodic_policies().map(undiscounted), total_return_wins, settings=settings(SEARCH, max_examples=2000))
     assert total_return_wins(found), (found, form_variances(found))
+
+
+@pytest.mark.claim("PG-7", "AC-3")
+@pytest.mark.refutes("PG-7")
+def test_reinforce_results_in_words(result):
+    """The REINFORCE result with its numbers: M1 (TC-1), and a random episodic MDP."""
+    m1 = Episodes(M1)
+    gradient = softmax_policy_gradient(M1.mdp, M1.logits).ravel()
+    printed, with_discount = (
+        m1.expected(reward_to_go(m1.rewards, gamma=0.5), convention) for convention in ("C2", "C1")
+    )
+    assert (gradient[2], printed[2], with_discount[2]) == pytest.approx((0.125, 0.25, 0.125), abs=1e-15)
+    case = EpisodicPolicy(fixed_episodic_mdp(11), np.random.default_rng(12).uniform(-2, 2, (4, 2)))
+    episodes = Episodes(case)
+    exact = softmax_policy_gradient(case.mdp, case.logits).ravel()
+    c1 = episodes.expected(reward_to_go(episodes.rewards, gamma=case.mdp.gamma), "C1")
+    c2 = episodes.expected(reward_to_go(episodes.rewards, gamma=case.mdp.gamma), "C2")
+    error, gap = float(np.abs(c1 - exact).max()), float(np.abs(c2 - exact).max())
+    assert error < 1e-14 < DIFFERENT < gap, (error, gap)
+    result(
+        "PG-7",
+        f"REINFORCE: Σ_t γ^t G_t ∇log π averages to ∇J exactly over every episode (error {error:.0e} on a 4-state "
+        f"MDP with γ = 0.9); the notes' Σ_t G_t ∇log π (no γ^t) misses it by {gap:.3f} there, and on M1 gives "
+        f"∂J/∂θ[s1, 0] = {printed[2]:g} instead of {gradient[2]:g} (TC-1)",
+    )

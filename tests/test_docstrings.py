@@ -1,7 +1,7 @@
-"""Every public function of the building blocks (``lineage.returns``, ``lineage.ppo``, ``lineage.rlhf``) documents
-itself where ``help()`` shows it: the formula, a paper (its year), the claim ids it implements (all in the ledger),
-the section of the notes, and ``Args:`` / ``Returns:`` (``tests/test_architecture.py`` holds every file to citing
-nothing outside the repository)."""
+"""Every public function of the building blocks (``lineage.returns``, ``lineage.ppo``, ``lineage.rlhf``,
+``lineage.pg``) documents itself where ``help()`` shows it: the formula, a paper (its year), the claim ids it
+implements (all in the ledger), the section of the notes, and ``Args:`` / ``Returns:`` (``tests/test_architecture.py``
+holds every file to citing nothing outside the repository)."""
 
 from __future__ import annotations
 
