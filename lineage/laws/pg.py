@@ -5,8 +5,8 @@ The headline law is exact and statistical at once: on a small absorbing MDP ever
 probability, and the target's estimate averaged over them must be the exact ∇J of the tabular softmax policy
 (:func:`lineage.tabular.softmax_policy_gradient`). The target is called once, on all episodes as one batch with
 episode n's rewards scaled by N·p(τ_n): an estimate linear in the rewards (the second law) then returns the
-probability-weighted mean. The notes' formula without γ^t (PG-7) fails it whenever γ < 1 and an episode lasts
-two steps (M1: 0.25 instead of 0.125).
+probability-weighted mean. The notes' formula without γ^t (PG-7) fails it in general once γ < 1 and episodes last
+two steps or more (M1: 0.25 instead of 0.125).
 """
 
 from __future__ import annotations
