@@ -359,6 +359,20 @@ BROKEN = _entries(
     ],
 )
 
+TRPO = _entries(
+    "trpo_style",
+    "canonical",
+    [
+        ("conjugate_gradient", "cg", "correct", NUMPY64),
+        ("conjugate_gradient", "cg_torch", "correct", TORCH32),
+        ("conjugate_gradient", "cg_restarts_direction", "buggy", "p = r each step: the β·p term is missing", NUMPY64),
+        ("fisher_vector_product", "fvp", "correct", TORCH64),
+        ("fisher_vector_product", "fvp_damping_squared", "buggy", "damping applied as damping²", TORCH64),
+        ("trpo_line_search", "linesearch", "correct", NUMPY64),
+        ("trpo_line_search", "linesearch_kl_only", "buggy", "the surrogate's improvement is never checked", NUMPY64),
+    ],
+)
+
 MANIFEST: list[Entry] = [
     *CANONICAL_RETURNS,
     *CANONICAL_LOSSES,
@@ -373,4 +387,5 @@ MANIFEST: list[Entry] = [
     *LOSS_CONVENTIONS,
     *TRL,
     *BROKEN,
+    *TRPO,
 ]

@@ -417,40 +417,44 @@ def each_block(blocks=BLOCKS):
 # --------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("block", each_block())
 @given(data=st.data())
-def test_numpy_in_numpy_out_torch_in_torch_out_with_the_same_values(block, dtype, data):
-    """The array rule (notes §GAE, §PPO; the block's claims): float arrays of one dtype in numpy give a numpy array
-    of that dtype (a 0-d array for a loss); the same arrays as CPU tensors give a tensor of that dtype on the CPU,
-    equal to the numpy result bit for bit where the block only adds, multiplies and selects, and within twice one
-    evaluation's rounding allowance where exp, log or a reduction enters (see the module docstring)."""
+def test_numpy_in_numpy_out_torch_in_torch_out_with_the_same_values(block, data):
+    """The array rule (notes §GAE, §PPO; the block's claims), on one drawn call:
+
+    * float arrays of one dtype (float32, then float64) in numpy give a numpy array of that dtype (a 0-d array for
+      a loss); the same arrays as CPU tensors give a tensor of that dtype on the CPU, equal to the numpy result bit
+      for bit where the block only adds, multiplies and selects, and within twice one evaluation's rounding
+      allowance where exp, log or a reduction enters (see the module docstring);
+    * lists of numbers give float64 numpy results; a float32 array next to float64 ones gives float64;
+    * one tensor among numpy arguments — each argument in turn, whatever its kind (a float32 tensor, a bool mask,
+      integer actions) — makes the call a torch call: a float64 tensor out, or float32 if that tensor is the only
+      float argument."""
     call = data.draw(block.calls, label="call")
+    for dtype in ("float32", "float64"):
+        same_values_in_both_frameworks(block, call, dtype)
+    lists_compute_in_float64_and_mixed_dtypes_promote(block, call)
+
+
+def same_values_in_both_frameworks(block: Block, call, dtype: str) -> None:
     from_numpy = block(call.inputs("numpy", dtype), call.params)
-    assert isinstance(from_numpy, np.ndarray), f"numpy in, {type(from_numpy).__name__} out"
+    assert isinstance(from_numpy, np.ndarray), f"numpy {dtype} in, {type(from_numpy).__name__} out"
     assert from_numpy.dtype == np.dtype(dtype), f"{dtype} in, {from_numpy.dtype} out"
     tensors = call.inputs("torch", dtype)
     from_torch = block(tensors, call.params)
-    assert isinstance(from_torch, torch.Tensor), f"torch in, {type(from_torch).__name__} out"
+    assert isinstance(from_torch, torch.Tensor), f"torch {dtype} in, {type(from_torch).__name__} out"
     assert from_torch.dtype == getattr(torch, dtype), f"torch.{dtype} in, {from_torch.dtype} out"
     assert from_torch.device == next(iter(tensors.values())).device
     assert tuple(from_torch.shape) == from_numpy.shape
     difference = np.abs(from_torch.numpy().astype(np.float64) - from_numpy.astype(np.float64))
     allowed = block.agreement(call, float(np.finfo(dtype).eps))
     assert np.all(difference <= allowed), (
-        f"torch vs numpy: largest difference {difference.max():.3g}, allowed {np.min(allowed):.3g}\n"
+        f"torch vs numpy ({dtype}): largest difference {difference.max():.3g}, allowed {np.min(allowed):.3g}\n"
         f"torch: {from_torch.numpy()!r}\nnumpy: {from_numpy!r}"
     )
 
 
-@pytest.mark.parametrize("block", each_block())
-@given(data=st.data())
-def test_lists_compute_in_float64_and_mixed_dtypes_promote(block, data):
-    """The array rule's dtypes (the block's claims): lists of numbers give float64 numpy results; a float32 array
-    next to float64 ones gives float64. One tensor among numpy arguments — each argument in turn, whatever its kind
-    (a float32 tensor, a bool mask, integer actions) — makes the call a torch call: a float64 tensor out, or float32
-    if that tensor is the only float argument."""
-    call = data.draw(block.calls, label="call")
+def lists_compute_in_float64_and_mixed_dtypes_promote(block: Block, call) -> None:
     floats = call.floats()
     as_lists = {n: a.tolist() if n in floats else a for n, a in call.arrays.items()}
     from_lists = block(as_lists, call.params)

@@ -12,6 +12,7 @@ from torchrl.objectives import ClipPPOLoss, KLPENPPOLoss
 
 from lineage.laws.contracts import CONTRACTS, per_step
 from lineage.laws.law import laws_for
+from lineage.optim.conjugate_gradient import conjugate_gradient
 from lineage.oracle import CONVENTIONS, check
 
 
@@ -84,6 +85,9 @@ CORRECT = {
     ("torchrl-ppo", "ppo_clip_loss"): ClipPPOLoss,
     ("torchrl-ppo", "value_loss"): ClipPPOLoss,
     ("torchrl-ppo", "adapt_kl_coef"): KLPENPPOLoss,
+    ("sb3-contrib", "conjugate_gradient"): lambda matrix_vector_dot_fn, b, max_iter=10, residual_tol=1e-10: (
+        conjugate_gradient(matrix_vector_dot_fn, b, iters=max_iter, tol=residual_tol)
+    ),  # sb3-contrib's signature from x_0 = 0 (the solver itself: tests/test_peers_optim.py)
 }
 
 

@@ -18,11 +18,15 @@ import numpy as np
 import lineage
 from lineage import pg, ppo, rlhf
 from lineage.arrays import to_numpy
-from lineage.laws import exact
+from lineage.laws import exact, exact_optim
 from lineage.laws.cases.losses import AdvantageBatch, ClipCase, KLCoefCase, KLSamples, TokenRewardCase, ValueCase
+from lineage.laws.cases.optim import TIANSHOU_FAILED_SEARCH, FisherCase, LinearSystem
 from lineage.laws.cases.pg import TRIVIAL_BATCH
 from lineage.laws.cases.segments import Segment, SegmentCase
 from lineage.laws.law import LawViolation, record_call
+from lineage.optim.conjugate_gradient import conjugate_gradient
+from lineage.optim.fisher import fisher_vector_product
+from lineage.optim.line_search import trpo_line_search
 
 ALL_FIELDS = ("rewards", "values", "next_values", "terminated", "truncated")
 
@@ -207,6 +211,38 @@ CONTRACTS = {
             shape=lambda inputs: inputs["scores"].shape[-1:],
             reference=pg.reinforce_gradient,
         ),
+        # TRPO's optimisation pieces (notes §TRPO): their first arguments are functions (``matvec``, ``surrogate``,
+        # ``kl``), built by the case (lineage.laws.cases.optim.SourceFunction).
+        Contract(
+            "conjugate_gradient",
+            ("matvec", "b"),
+            ("iters", "tol"),
+            "x",
+            LinearSystem([[2.0, 1.0], [1.0, 3.0]], [1.0, -1.0], iters=2),
+            exact_optim.conjugate_gradient_iterate,
+            shape=lambda inputs: inputs["b"].shape,
+            reference=conjugate_gradient,
+        ),
+        Contract(
+            "fisher_vector_product",
+            ("features", "theta", "v"),
+            ("damping",),
+            "product",
+            FisherCase([[1.0, 0.5]], [[0.2, -0.1], [0.0, 0.3]], [[1.0, 0.0], [0.0, -1.0]], damping=0.1),
+            exact_optim.fisher_vector_product,
+            shape=lambda inputs: inputs["v"].shape,
+            reference=fisher_vector_product,
+        ),
+        Contract(
+            "trpo_line_search",
+            ("surrogate", "kl", "theta_old", "full_step"),
+            ("max_kl", "max_backtracks", "backtrack_ratio"),
+            "theta",
+            TIANSHOU_FAILED_SEARCH,
+            exact_optim.line_search_result,
+            shape=lambda inputs: inputs["theta_old"].shape,
+            reference=trpo_line_search,
+        ),
     )
 }
 
@@ -218,7 +254,11 @@ def call(contract: Contract, target, case) -> tuple[np.ndarray, float]:
     arrays = case.inputs()
     params = {p: getattr(case, p) for p in contract.parameters}
     out = target(*(arrays[a] for a in contract.arguments), **params)
-    written = [name for name, array in case.inputs().items() if not np.array_equal(array, arrays[name])]
+    written = [
+        name
+        for name, array in case.inputs().items()
+        if not callable(array) and not np.array_equal(array, arrays[name])  # function arguments are rebuilt
+    ]
     if written:
         raise LawViolation(f"the target wrote into its input {', '.join(map(repr, written))}")
     if not_one_array(out):

@@ -154,6 +154,7 @@ LAWS: Registry[Law] = Registry(
         "lineage.laws.rlhf",
         "lineage.laws.normalization",
         "lineage.laws.pg",
+        "lineage.laws.optim",
     ),
 )
 

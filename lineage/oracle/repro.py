@@ -28,7 +28,7 @@ def repro(target: Target, law: Law, calls: list) -> str:
     cases = [c for c in calls if hasattr(c, "inputs")][:MAX_CALLS]
     if not cases:
         return ""
-    if any(sum(np.size(a) for a in c.inputs().values()) > MAX_ENTRIES for c in cases):
+    if any(sum(getattr(a, "entries", None) or np.size(a) for a in c.inputs().values()) > MAX_ENTRIES for c in cases):
         return (
             f"# inputs larger than {MAX_ENTRIES} numbers are not printed; this reruns the law against the target:\n"
             f"{rerun_command(target, law)}"

@@ -1,4 +1,4 @@
-"""Exact toolkit for small tabular MDPs: values, visitation, occupancy, gradients, enumeration.
+"""Exact toolkit for small tabular MDPs: values, visitation, occupancy, gradients, enumeration, TRPO surrogate.
 
 Shapes use S states and A actions: P is [S, A, S], R is [S, A], ν0 is [S] and a policy is an [S, A] array whose
 rows lie on the simplex. Each function's docstring gives its formula, its source and the claims it serves.
@@ -21,11 +21,21 @@ from lineage.tabular.gradient import (
 from lineage.tabular.mdp import TabularMDP, random_mdp
 from lineage.tabular.policy import LinearSoftmaxPolicy, softmax
 from lineage.tabular.trajectories import Trajectories, enumerate_trajectories
+from lineage.tabular.trust_region import (
+    PerformanceBounds,
+    importance_sampled_surrogate,
+    mixture_lower_bound,
+    performance_lower_bounds,
+    surrogate,
+    trpo_penalty_coefficient,
+    trust_region_degradation_bound,
+)
 from lineage.tabular.visitation import discounted_visitation, occupancy, state_visitation
 
 __all__ = [
     "FiniteHorizonValues",
     "LinearSoftmaxPolicy",
+    "PerformanceBounds",
     "TabularMDP",
     "Trajectories",
     "action_values",
@@ -34,9 +44,12 @@ __all__ = [
     "discounted_visitation",
     "enumerate_trajectories",
     "finite_horizon_softmax_gradient",
+    "importance_sampled_surrogate",
     "linear_softmax_policy_gradient",
+    "mixture_lower_bound",
     "objective",
     "occupancy",
+    "performance_lower_bounds",
     "policy_rewards",
     "policy_transitions",
     "random_mdp",
@@ -44,4 +57,7 @@ __all__ = [
     "softmax_policy_gradient",
     "state_values",
     "state_visitation",
+    "surrogate",
+    "trpo_penalty_coefficient",
+    "trust_region_degradation_bound",
 ]

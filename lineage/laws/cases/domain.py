@@ -37,6 +37,13 @@ from lineage.laws.cases.losses import (
     token_reward_cases,
     value_cases,
 )
+from lineage.laws.cases.optim import (
+    distinct_eigenvalue_systems,
+    failing_line_search_cases,
+    fisher_cases,
+    line_search_cases,
+    spd_systems,
+)
 from lineage.laws.cases.pg import (
     EpisodicPolicy,
     ReinforceBatch,
@@ -405,6 +412,41 @@ EPISODIC_CORNERS = (
 KL_SAMPLES = Domain("kl_samples()", kl_samples, KL_SAMPLE_CORNERS)
 DISTRIBUTION_PAIRS = Domain("distribution_pairs()", distribution_pairs, DISTRIBUTION_CORNERS)
 
+
+def _line_search_outcome(case) -> int | None:
+    """Index of the trial the exact search accepts, None if it fails."""
+    from lineage.laws.exact_optim import line_search_result
+
+    result = line_search_result(case)
+    matches = [i for i, trial in enumerate(case.candidates()) if np.array_equal(trial, result)]
+    return matches[0] if matches else None
+
+
+SPD_CORNERS = (
+    Corner("n = 1", lambda c: c.n == 1, "n drawn from [1, 12]"),
+    Corner("n = 12", lambda c: c.n == 12, "n drawn from [1, 12]"),
+    Corner("κ ≥ 1e3", lambda c: c.condition() >= 1e3, "log10 κ drawn from [0, 4]"),
+)
+DISTINCT_CORNERS = (
+    Corner("k = 1 < n (A = λI)", lambda c: c.iters == 1 and c.n > 1, "k drawn from [1, n]"),
+    Corner("1 < k < n", lambda c: 1 < c.iters < c.n, "k drawn from [1, n]"),
+)
+FISHER_CORNERS = (
+    Corner("K = 1 (F = 0)", lambda c: len(c.theta[0]) == 1, "K drawn from [1, 3]"),
+    Corner("damping = 0", lambda c: c.damping == 0.0, "damping 0 or in [0, 1]"),
+    Corner("B = 4 states", lambda c: len(c.features) == 4, "B drawn from [1, 4]"),
+)
+LINE_SEARCH_CORNERS = (
+    Corner("full step accepted", lambda c: _line_search_outcome(c) == 0, "step along the gradient, small s"),
+    Corner("backtracked", lambda c: (_line_search_outcome(c) or 0) > 0, "step too long for δ"),
+    Corner("search fails", lambda c: _line_search_outcome(c) is None, "random direction or tiny δ"),
+)
+FAILING_CORNERS = (
+    Corner("max_backtracks = 1", lambda c: c.max_backtracks == 1, "trials drawn from [1, 10]"),
+    Corner("reversed step", lambda c: c.max_kl > c.kl(c.candidates()[-1]), "−gradient direction"),
+)
+
+
 DOMAIN: dict[str, tuple[Domain, ...]] = {
     "td_errors": (_segment_domain("td_errors"),),
     "discounted_returns": (_segment_domain("discounted_returns"),),
@@ -427,6 +469,15 @@ DOMAIN: dict[str, tuple[Domain, ...]] = {
         Domain("reinforce_batches()", reinforce_batches, BATCH_CORNERS),
         Domain("reward_mixes()", reward_mixes, MIX_CORNERS),
         Domain("episodic_policies()", episodic_policies, EPISODIC_CORNERS),
+    ),
+    "conjugate_gradient": (
+        Domain("spd_systems()", spd_systems, SPD_CORNERS),
+        Domain("distinct_eigenvalue_systems()", distinct_eigenvalue_systems, DISTINCT_CORNERS),
+    ),
+    "fisher_vector_product": (Domain("fisher_cases()", fisher_cases, FISHER_CORNERS),),
+    "trpo_line_search": (
+        Domain("line_search_cases()", line_search_cases, LINE_SEARCH_CORNERS),
+        Domain("failing_line_search_cases()", failing_line_search_cases, FAILING_CORNERS),
     ),
 }
 

@@ -8,6 +8,7 @@ from lineage.oracle.conventions.cleanrl import CleanRL
 from lineage.oracle.conventions.losses import Objective, SumReduction
 from lineage.oracle.conventions.rlax import Rlax
 from lineage.oracle.conventions.sb3 import SB3
+from lineage.oracle.conventions.sb3_contrib import SB3Contrib
 from lineage.oracle.conventions.spinningup import SpinningUp
 from lineage.oracle.conventions.tianshou import Tianshou
 from lineage.oracle.conventions.torchrl import TorchRL
@@ -18,7 +19,7 @@ CONVENTIONS: dict[str, Convention] = {
     c.name: c
     for c in (
         *(Canonical(), CleanRL(), TorchRL(), SB3(), Tianshou(), Rlax(), SpinningUp()),
-        *(Objective(), SumReduction(), TorchRLPPO(), TRL()),
+        *(Objective(), SumReduction(), TorchRLPPO(), TRL(), SB3Contrib()),
     )
 }
 ALIASES = {"baselines": "cleanrl", "ppo2": "cleanrl", "stable-baselines3": "sb3", "spinup": "spinningup"}

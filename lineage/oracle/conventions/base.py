@@ -63,8 +63,7 @@ class Convention:
 
     def render(self, label: str, call: TargetCall, numerics: Numerics) -> list[str]:
         """Source lines that make ``call`` by hand (the function is imported as ``target``)."""
-        lines = [f"{name} = {numerics.literal(value)}" for name, value in call.args]
-        lines += [f"{name} = {numerics.literal(value)}" for name, value in call.kwargs.items()]
+        lines = [line for name, value in [*call.args, *call.kwargs.items()] for line in _define(name, value, numerics)]
         arguments = [name for name, _ in call.args] + [f"{name}={name}" for name in call.kwargs]
         return [*lines, f"out = target({', '.join(arguments)})"]
 
@@ -74,8 +73,8 @@ class Convention:
         arguments = CONTRACTS[contract].arguments
 
         def as_contract(*args, **params):
-            arrays = {
-                name: value if np.isscalar(value) else np.asarray(value)
+            arrays = {  # function arguments (matvec, surrogate, kl) pass through as they are
+                name: value if np.isscalar(value) or callable(value) else np.asarray(value)
                 for name, value in zip(arguments, args, strict=True)
             }
             out, low_precision = None, None
@@ -111,6 +110,15 @@ class Convention:
 
         as_contract.__name__ = f"{self.name}_{contract}"
         return as_contract
+
+
+def _define(name: str, value, numerics: Numerics) -> list[str]:
+    """Source lines binding ``name`` to ``value``: a literal, or for a function argument of a case the lines that
+    define it (``SourceFunction.source``)."""
+    if hasattr(value, "source") and callable(value):
+        lines = value.source(numerics)
+        return lines if value.name == name else [*lines, f"{name} = {value.name}"]
+    return [f"{name} = {numerics.literal(value)}"]
 
 
 def _arguments(args: list[tuple[str, object]], kwargs: dict[str, object]) -> dict[str, object]:
