@@ -377,11 +377,11 @@ def _shape(batch: ReinforceBatch) -> tuple[int, int, int]:
 
 
 BATCH_CORNERS = (
-    Corner("N = 1", lambda b: _shape(b)[0] == 1, "N ∈ [1, 4]"),
-    Corner("N ≥ 3", lambda b: _shape(b)[0] >= 3, "N ∈ [1, 4]"),
-    Corner("T = 1", lambda b: _shape(b)[1] == 1, "T ∈ [1, 4]"),
-    Corner("T ≥ 3", lambda b: _shape(b)[1] >= 3, "T ∈ [1, 4]"),
-    Corner("d ≥ 2", lambda b: _shape(b)[2] >= 2, "d ∈ [1, 3]"),
+    Corner("N = 1", lambda b: _shape(b)[0] == 1, "N ∈ [1, 3]"),
+    Corner("N = 3", lambda b: _shape(b)[0] == 3, "N ∈ [1, 3]"),
+    Corner("T = 1", lambda b: _shape(b)[1] == 1, "T ∈ [1, 3]"),
+    Corner("T = 3", lambda b: _shape(b)[1] == 3, "T ∈ [1, 3]"),
+    Corner("d = 2", lambda b: _shape(b)[2] == 2, "d ∈ [1, 2]"),
     Corner("γ = 0", lambda b: b.gamma == 0.0, "unit_interval() endpoint"),
     Corner("γ = 1", lambda b: b.gamma == 1.0, "unit_interval() endpoint"),
     Corner("0 < γ < 1, T ≥ 2", lambda b: 0 < b.gamma < 1 and _shape(b)[1] >= 2, "unit_interval() interior"),

@@ -115,8 +115,8 @@ def tables(shape: tuple[int, ...], bound: float = 5.0) -> st.SearchStrategy[np.n
 
 
 @st.composite
-def reinforce_batches(draw, max_episodes: int = 4, max_steps: int = 4, max_parameters: int = 3) -> ReinforceBatch:
-    """N ∈ [1, 4] episodes of T ∈ [1, 4] steps, d ∈ [1, 3] parameters; scores in [−2, 2], rewards in [−5, 5] (0
+def reinforce_batches(draw, max_episodes: int = 3, max_steps: int = 3, max_parameters: int = 2) -> ReinforceBatch:
+    """N ∈ [1, 3] episodes of T ∈ [1, 3] steps, d ∈ [1, 2] parameters; scores in [−2, 2], rewards in [−5, 5] (0
     drawn on purpose), γ from :func:`unit_interval` (0 and 1 included)."""
     n = draw(st.integers(1, max_episodes), label="N")
     t = draw(st.integers(1, max_steps), label="T")
