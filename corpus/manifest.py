@@ -160,6 +160,18 @@ CANONICAL_RLHF = _entries(
     ],
 )
 
+CANONICAL_PG = _entries(
+    "canonical_pg",
+    "canonical",
+    [
+        ("reinforce_gradient", "reinforce_gradient_loop", "correct"),
+        ("reinforce_gradient", "reinforce_gradient_torch", "correct", TORCH32),
+        ("reinforce_gradient", "reinforce_gradient_undiscounted_steps", "buggy", "gamma**t of step t missing (C2)"),
+        ("reinforce_gradient", "reinforce_gradient_forward_cumsum", "buggy", "reward-to-go accumulated forward"),
+        ("reinforce_gradient", "reinforce_gradient_summed_over_episodes", "buggy", "sum over episodes, not mean"),
+    ],
+)
+
 CLEANRL = _entries(
     "cleanrl_style",
     "cleanrl",
@@ -365,6 +377,7 @@ MANIFEST: list[Entry] = [
     *CANONICAL_RETURNS,
     *CANONICAL_LOSSES,
     *CANONICAL_RLHF,
+    *CANONICAL_PG,
     *CLEANRL,
     *SB3,
     *TORCHRL,

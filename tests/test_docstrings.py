@@ -1,7 +1,7 @@
-"""Every public function of the building blocks (``lineage.returns``, ``lineage.ppo``, ``lineage.rlhf``) documents
-itself where ``help()`` shows it: the formula, a paper (its year), the claim ids it implements (all in the ledger),
-the section of the notes, and ``Args:`` / ``Returns:`` (``tests/test_architecture.py`` holds every file to citing
-nothing outside the repository)."""
+"""Every public function of the building blocks (``lineage.returns``, ``lineage.ppo``, ``lineage.rlhf``,
+``lineage.pg``) documents itself where ``help()`` shows it: the formula, a paper (its year), the claim ids it
+implements (all in the ledger), the section of the notes, and ``Args:`` / ``Returns:`` (``tests/test_architecture.py``
+holds every file to citing nothing outside the repository)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from lineage.claims import CLAIMS
 
-PACKAGES = ("lineage.returns", "lineage.ppo", "lineage.rlhf", "lineage.optim", "lineage.actor_critic")
+PACKAGES = ("lineage.returns", "lineage.ppo", "lineage.rlhf", "lineage.optim", "lineage.actor_critic", "lineage.pg")
 SECTIONS = {claim.section for claim in CLAIMS.values()}
 CLAIM_ID = re.compile(r"\b(?:STD-)?(?:" + "|".join(sorted({i.split("-")[-2] for i in CLAIMS})) + r")-\d+\b")
 

@@ -32,7 +32,14 @@ def pinned_cases(law_id: str) -> tuple:
 
 
 BUGS: Registry[Bug] = Registry(
-    "bug", modules=("lineage.bugzoo.gae", "lineage.bugzoo.losses", "lineage.bugzoo.returns", "lineage.bugzoo.optim")
+    "bug",
+    modules=(
+        "lineage.bugzoo.gae",
+        "lineage.bugzoo.losses",
+        "lineage.bugzoo.returns",
+        "lineage.bugzoo.optim",
+        "lineage.bugzoo.pg",
+    ),
 )
 
 

@@ -8,7 +8,8 @@
   forms; :mod:`~lineage.laws.tolerance` and :mod:`~lineage.laws.profiles` — allowances and Hypothesis settings;
 * one module per family of laws: :mod:`~lineage.laws.returns`, :mod:`~lineage.laws.gae_expectation`,
   :mod:`~lineage.laws.losses`, :mod:`~lineage.laws.kl`, :mod:`~lineage.laws.rlhf`,
-  :mod:`~lineage.laws.normalization` (listed in :data:`LAWS`, which imports them when first read).
+  :mod:`~lineage.laws.normalization`, :mod:`~lineage.laws.pg` (listed in :data:`LAWS`, which imports them when
+  first read).
 
 lineage's own Hypothesis properties bind every law to lineage's implementation (``properties/``); the oracle
 (:mod:`lineage.oracle`) binds the same laws to other people's code.

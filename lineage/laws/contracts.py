@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 import lineage
-from lineage import ppo, rlhf
+from lineage import pg, ppo, rlhf
 from lineage.arrays import to_numpy
 from lineage.laws import exact, exact_optim
 from lineage.laws.cases.losses import AdvantageBatch, ClipCase, KLCoefCase, KLSamples, TokenRewardCase, ValueCase
 from lineage.laws.cases.optim import TIANSHOU_FAILED_SEARCH, FisherCase, LinearSystem
+from lineage.laws.cases.pg import TRIVIAL_BATCH
 from lineage.laws.cases.segments import Segment, SegmentCase
 from lineage.laws.law import LawViolation, record_call
 from lineage.optim.conjugate_gradient import conjugate_gradient
@@ -199,6 +200,16 @@ CONTRACTS = {
             exact.token_rewards,
             shape=lambda inputs: inputs["logp"].shape,
             reference=rlhf.token_rewards,
+        ),
+        Contract(
+            "reinforce_gradient",
+            ("scores", "rewards"),
+            ("gamma",),
+            "gradient",
+            TRIVIAL_BATCH,
+            exact.reinforce_gradient,
+            shape=lambda inputs: inputs["scores"].shape[-1:],
+            reference=pg.reinforce_gradient,
         ),
         # TRPO's optimisation pieces (notes §TRPO): their first arguments are functions (``matvec``, ``surrogate``,
         # ``kl``), built by the case (lineage.laws.cases.optim.SourceFunction).

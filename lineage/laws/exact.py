@@ -16,6 +16,7 @@ from fractions import Fraction
 import numpy as np
 
 from lineage.laws.cases.losses import AdvantageBatch, ClipCase, KLCoefCase, KLSamples, TokenRewardCase, ValueCase
+from lineage.laws.cases.pg import ReinforceBatch
 from lineage.laws.cases.segments import Segment
 
 
@@ -173,3 +174,17 @@ def token_rewards(case: TokenRewardCase) -> np.ndarray:
     rewards = np.where(a["mask"], -case.beta * (a["logp"] - a["ref_logp"]), 0.0)
     rewards[np.arange(len(rewards)), case.last_valid()] += a["scores"]
     return rewards
+
+
+def reinforce_gradient(case: ReinforceBatch) -> np.ndarray:
+    """(1/N) Σ_n Σ_t γ^t (Σ_{t' ≥ t} γ^{t'−t} r_{n,t'}) ∇log π_{n,t}: the mean of the C1 REINFORCE estimates, summed
+    term by term."""
+    a = case.inputs()
+    scores, rewards, g = a["scores"], a["rewards"], case.gamma
+    n_episodes, horizon = rewards.shape
+    total = np.zeros(scores.shape[-1])
+    for n in range(n_episodes):
+        for t in range(horizon):
+            to_go = sum(g ** (u - t) * rewards[n, u] for u in range(t, horizon))
+            total += g**t * to_go * scores[n, t]
+    return total / n_episodes

@@ -153,6 +153,7 @@ LAWS: Registry[Law] = Registry(
         "lineage.laws.kl",
         "lineage.laws.rlhf",
         "lineage.laws.normalization",
+        "lineage.laws.pg",
         "lineage.laws.optim",
     ),
 )

@@ -14,10 +14,15 @@ from lineage.tabular.evaluation import (
 )
 from lineage.tabular.finite_horizon import FiniteHorizonValues, backward_induction
 from lineage.tabular.fisher import categorical_fisher, natural_policy_gradient, npg_update, softmax_fisher
-from lineage.tabular.gradient import linear_softmax_policy_gradient, softmax_policy_gradient
+from lineage.tabular.gradient import (
+    finite_horizon_softmax_gradient,
+    linear_softmax_policy_gradient,
+    softmax_policy_gradient,
+)
 from lineage.tabular.mdp import TabularMDP, random_mdp
 from lineage.tabular.optimal import optimal_values
 from lineage.tabular.policy import LinearSoftmaxPolicy, softmax
+from lineage.tabular.trajectories import Trajectories, enumerate_trajectories
 from lineage.tabular.trust_region import (
     PerformanceBounds,
     importance_sampled_surrogate,
@@ -27,7 +32,6 @@ from lineage.tabular.trust_region import (
     trpo_penalty_coefficient,
     trust_region_degradation_bound,
 )
-from lineage.tabular.trajectories import Trajectories, enumerate_trajectories
 from lineage.tabular.visitation import discounted_visitation, occupancy, state_visitation
 
 __all__ = [
@@ -42,6 +46,7 @@ __all__ = [
     "categorical_fisher",
     "discounted_visitation",
     "enumerate_trajectories",
+    "finite_horizon_softmax_gradient",
     "importance_sampled_surrogate",
     "linear_softmax_policy_gradient",
     "mixture_lower_bound",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lineage.tabular.evaluation import advantages
+from lineage.tabular.finite_horizon import backward_induction
 from lineage.tabular.mdp import TabularMDP
 from lineage.tabular.policy import LinearSoftmaxPolicy, softmax
 from lineage.tabular.visitation import discounted_visitation
@@ -68,3 +69,39 @@ def linear_softmax_policy_gradient(mdp: TabularMDP, policy: LinearSoftmaxPolicy,
     pi = policy.probabilities(theta)
     weights = discounted_visitation(mdp, pi)[:, None] * pi * advantages(mdp, pi)
     return np.einsum("sa,sak->k", weights, policy.score(theta))
+
+
+def finite_horizon_softmax_gradient(mdp: TabularMDP, logits, horizon: int) -> np.ndarray:
+    """∂J_H/∂θ[s, a] of the H-step objective J_H = E[Σ_{t<H} γ^t r_t] for π = softmax(θ), any γ in [0, 1].
+
+        ∇_θ J_H = Σ_{t<H} γ^t E[A_t(s_t, a_t) ∇_θ log π(a_t|s_t)]
+        ∂J_H/∂θ_{s,a} = Σ_{t<H} γ^t Pr(s_t = s) π(a|s) A_t(s, a),   A_t = Q_t − V_t,   Pr(s_t = ·) = ν0ᵀ P_π^t
+
+    with the time-indexed Q_t, V_t of :func:`lineage.tabular.backward_induction` (V_H = 0). No linear solve, so
+    γ = 1 is allowed: on an absorbing MDP whose episodes end within H steps this is the exact ∇J of the episodic
+    objective, the gradient the REINFORCE estimators must average to (equal to :func:`softmax_policy_gradient`
+    there when γ < 1).
+
+    See Sutton et al. (2000), "Policy Gradient Methods for Reinforcement Learning with Function Approximation",
+    Theorem 1, and Williams (1992) for the episodic form. Serves PG-7, PG-8, AC-3, STD-REINF-1 (notes §PG, §AC).
+
+    Args:
+        mdp: the MDP, any γ in [0, 1].
+        logits: [S, A] finite logits θ[s, a].
+        horizon: H ≥ 1.
+
+    Returns:
+        [S, A] array, ∂J_H/∂θ_{s,a} at θ = ``logits``.
+
+    Raises:
+        ValueError: if ``logits`` is not a finite [S, A] array (the message names ``pi``) or ``horizon`` is not an
+            integer ≥ 1.
+    """
+    pi = mdp.check_policy(softmax(logits))
+    values = backward_induction(mdp, pi, horizon)
+    transitions = np.einsum("sa,sat->st", pi, mdp.P)
+    gradient, reach = np.zeros_like(pi), mdp.nu0.copy()
+    for t in range(horizon):
+        gradient += mdp.gamma**t * reach[:, None] * pi * (values.Q[t] - values.V[t][:, None])
+        reach = reach @ transitions
+    return gradient

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lineage._validation import as_float_array
+from lineage.pg.score import linear_softmax_score
 
 
 def softmax(logits) -> np.ndarray:
@@ -87,7 +88,8 @@ class LinearSoftmaxPolicy:
 
         See Sutton & Barto (2018), *Reinforcement Learning: An Introduction*, 2nd ed., ch. 13, Exercise 13.3
         (eligibility vector of the linear soft-max); Williams (1992) calls it the characteristic eligibility.
-        The log-derivative factor of PG-4, used by STD-PG-1 (notes §PG).
+        The log-derivative factor of PG-4, used by STD-PG-1 (notes §PG). The table of
+        :func:`lineage.pg.linear_softmax_score`, which computes it.
 
         Args:
             theta: [K] parameters θ.
@@ -98,5 +100,4 @@ class LinearSoftmaxPolicy:
         Raises:
             ValueError: as :meth:`probabilities`.
         """
-        pi = self.probabilities(theta)
-        return self.features - np.einsum("sb,sbk->sk", pi, self.features)[:, None, :]
+        return linear_softmax_score(self.features, as_float_array("theta", theta))

@@ -3,7 +3,7 @@
 A case hands its arrays to a target through ``case.inputs()`` and its keyword parameters as attributes.
 :mod:`~lineage.laws.cases.segments` holds the rollout segments of the return and advantage contracts,
 :mod:`~lineage.laws.cases.losses` the PPO, KL and RLHF cases, :mod:`~lineage.laws.cases.mdps` small tabular
-MDPs and policies.
+MDPs and policies, :mod:`~lineage.laws.cases.pg` batches of episodes and episodic MDPs for REINFORCE.
 """
 
 from lineage.laws.cases.losses import (

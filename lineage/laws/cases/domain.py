@@ -44,6 +44,13 @@ from lineage.laws.cases.optim import (
     line_search_cases,
     spd_systems,
 )
+from lineage.laws.cases.pg import (
+    EpisodicPolicy,
+    ReinforceBatch,
+    episodic_policies,
+    reinforce_batches,
+    reward_mixes,
+)
 from lineage.laws.cases.segments import SegmentCase, contract_cases
 
 EPS64 = float(np.finfo(np.float64).eps)
@@ -362,6 +369,46 @@ TOKEN_CORNERS = (
 )
 
 
+# --------------------------------------------------------------------------------------------------
+# REINFORCE: batches of episodes, and every episode of a small absorbing MDP
+# --------------------------------------------------------------------------------------------------
+def _shape(batch: ReinforceBatch) -> tuple[int, int, int]:
+    return np.shape(batch.scores)
+
+
+BATCH_CORNERS = (
+    Corner("N = 1", lambda b: _shape(b)[0] == 1, "N ∈ [1, 3]"),
+    Corner("N = 3", lambda b: _shape(b)[0] == 3, "N ∈ [1, 3]"),
+    Corner("T = 1", lambda b: _shape(b)[1] == 1, "T ∈ [1, 3]"),
+    Corner("T = 3", lambda b: _shape(b)[1] == 3, "T ∈ [1, 3]"),
+    Corner("d = 2", lambda b: _shape(b)[2] == 2, "d ∈ [1, 2]"),
+    Corner("γ = 0", lambda b: b.gamma == 0.0, "unit_interval() endpoint"),
+    Corner("γ = 1", lambda b: b.gamma == 1.0, "unit_interval() endpoint"),
+    Corner("0 < γ < 1, T ≥ 2", lambda b: 0 < b.gamma < 1 and _shape(b)[1] >= 2, "unit_interval() interior"),
+    Corner("rewards of both signs", lambda b: np.min(b.rewards) < 0 < np.max(b.rewards), "rewards in [−5, 5]"),
+    Corner("a zero reward", lambda b: 0.0 in np.ravel(b.rewards), "0 drawn on purpose"),
+)
+MIX_CORNERS = (
+    Corner("r' = r, c = −1 (zero rewards)", lambda m: m.weight == -1 and m.other_rewards == m.batch.rewards, "cancel"),
+    Corner("c = 0", lambda m: m.weight == 0.0, "sampled weight"),
+    Corner("|c| > 1", lambda m: abs(m.weight) > 1, "sampled weight 2 or −3"),
+)
+
+
+def _horizon(case: EpisodicPolicy) -> int:
+    return case.mdp.n_states - 1
+
+
+EPISODIC_CORNERS = (
+    Corner("one-step episodes (S = 2)", lambda c: _horizon(c) == 1, "S ∈ [2, 4]"),
+    Corner("three-step episodes (S = 4)", lambda c: _horizon(c) == 3, "S ∈ [2, 4]"),
+    Corner("γ = 0", lambda c: c.mdp.gamma == 0.0, "gammas() endpoint"),
+    Corner("γ = 0.95", lambda c: c.mdp.gamma == 0.95, "gammas() endpoint"),
+    Corner("0 < γ < 0.95, S ≥ 3", lambda c: 0 < c.mdp.gamma < 0.95 and _horizon(c) >= 2, "gammas() interior"),
+    Corner("a near-deterministic state (π ≥ 0.99)", lambda c: bool((c.policy() >= 0.99).any()), "logits in [−4, 4]"),
+)
+
+
 KL_SAMPLES = Domain("kl_samples()", kl_samples, KL_SAMPLE_CORNERS)
 DISTRIBUTION_PAIRS = Domain("distribution_pairs()", distribution_pairs, DISTRIBUTION_CORNERS)
 
@@ -418,6 +465,11 @@ DOMAIN: dict[str, tuple[Domain, ...]] = {
         Domain("degenerate_batches()", degenerate_batches, NO_SPREAD_CORNERS),
     ),
     "token_rewards": (Domain("token_reward_cases()", token_reward_cases, TOKEN_CORNERS),),
+    "reinforce_gradient": (
+        Domain("reinforce_batches()", reinforce_batches, BATCH_CORNERS),
+        Domain("reward_mixes()", reward_mixes, MIX_CORNERS),
+        Domain("episodic_policies()", episodic_policies, EPISODIC_CORNERS),
+    ),
     "conjugate_gradient": (
         Domain("spd_systems()", spd_systems, SPD_CORNERS),
         Domain("distinct_eigenvalue_systems()", distinct_eigenvalue_systems, DISTINCT_CORNERS),
