@@ -348,7 +348,8 @@ def test_ac16_teaching_counterexample_tc5(result):
     got = TC5.lineage_gradient()
     assert got.tolist() == pytest.approx([0.0, -0.9], abs=1e-15)
     assert printed_gradient(TC5) == [0, 0]
-    result("AC-16", f"TC-5: ∇L = −δ∇V(s) = {got.tolist()} with ∇V(s) = (0, 1); the printed −rδ∇V is (0, 0)")
+    shown = ", ".join(f"{x + 0.0:g}" for x in got)  # + 0.0 prints −0.0 as 0
+    result("AC-16", f"TC-5: ∇L = −δ∇V(s) = ({shown}) with ∇V(s) = (0, 1); the printed −rδ∇V is (0, 0)")
 
 
 @pytest.mark.refutes("AC-16")

@@ -44,13 +44,7 @@ SEARCH = settings(database=None, max_examples=500, phases=[Phase.generate])  # t
 DIFFERENT = 1e-3  # a search counts two gradients as different beyond this, far above any rounding here
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_threaded_torch():
-    """The autograd check here is tiny and thread hand-off would dominate: run torch on one thread in this module."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 
 
 @st.composite

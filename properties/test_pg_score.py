@@ -17,12 +17,7 @@ from properties.assertions import assert_identity
 EPS = float(np.finfo(np.float64).eps)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_threaded_torch():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 
 
 @st.composite

@@ -55,13 +55,7 @@ def policy_gradient_with_frozen_weights(logits: Logits, theta: np.ndarray, weigh
     return grad.numpy()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_threaded_torch():
-    """The solves here are tiny and thread hand-off would dominate: run torch on one thread in this module."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_threaded_torch")
 
 
 @pytest.mark.claim("STD-PG-1")
