@@ -476,11 +476,17 @@ def lists_compute_in_float64_and_mixed_dtypes_promote(block: Block, call) -> Non
 @given(call=clip_calls())
 def test_training_diagnostics_are_python_floats_in_both_frameworks(call):
     """STD-PPO-3, STD-PPO-1 (notes §PPO): the numbers that steer training rather than enter a loss — the clip
-    fraction and the next KL coefficient — are Python floats, equal whether numpy arrays or tensors came in."""
+    fraction and the next KL coefficient — are Python floats, equal whether numpy arrays or tensors came in, except
+    for samples whose ratio ties with an edge 1 ± ε of the band within rounding: numpy's and torch's exp may differ
+    by an ulp, so such a sample may count as clipped in one framework and not in the other (either is right)."""
     numpy_fraction = ppo.clip_fraction(**call.inputs("numpy", "float64"), **call.params)
     torch_fraction = ppo.clip_fraction(**call.inputs("torch", "float64"), **call.params)
     assert type(numpy_fraction) is float and type(torch_fraction) is float
-    assert numpy_fraction == torch_fraction
+    arrays, eps = call.inputs("numpy", "float64"), call.params["clip_eps"]
+    ratio = np.exp(arrays["logp_new"] - arrays["logp_old"])
+    edge_ulps = 4 * EPS * (1 + eps)  # two exps an ulp apart, each within an ulp of e^x, plus the rounding of 1 ± ε
+    ties = np.minimum(np.abs(ratio - (1 + eps)), np.abs(ratio - (1 - eps))) <= edge_ulps
+    assert abs(numpy_fraction - torch_fraction) <= ties.sum() / ratio.size, (numpy_fraction, torch_fraction, ratio)
     kl = ppo.kl_k1(**{n: call.inputs("torch", "float64")[n] for n in ("logp_new", "logp_old")}).mean()
     assert type(ppo.adapt_kl_coef(1.0, kl, kl_target=0.01)) is float
 
