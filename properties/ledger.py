@@ -6,7 +6,7 @@
   ``@pytest.mark.refutes("GAE-8", ...)`` — the test shows the notes' printed form is wrong;
 * counts the Hypothesis examples each test ran;
 * ``@pytest.mark.thorough`` — an exhaustive search too slow for every run: collected only under the ``thorough``
-  Hypothesis profile (``nox -s thorough``), deselected otherwise (never skipped at run time);
+  Hypothesis profile (``LINEAGE_PROFILE=thorough nox -s verify``), deselected otherwise (never skipped at run time);
 * the ``result`` fixture: a test states what it established in words, with its numbers
   (``result("IS-1", "…")``); the run ends with those sentences, for the tests that passed;
 * ends the run with one line per claim: confirmed / refuted as expected / FAILED / skipped.
