@@ -26,11 +26,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--steps", type=int, default=100_000, help="environment steps over all sub-environments")
     parser.add_argument("--eval-episodes", type=int, default=100)
-    parser.add_argument("--progress", action="store_true", help="show a tqdm progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar (on stderr)")
     args = parser.parse_args(argv)
     config_class, train, evaluate = ALGORITHMS[args.algo]
     try:
-        config = config_class(env_id=args.env, seed=args.seed, total_steps=args.steps, progress=args.progress)
+        config = config_class(env_id=args.env, seed=args.seed, total_steps=args.steps, progress=not args.no_progress)
     except ValueError as error:
         parser.error(str(error))
     torch.set_num_threads(1)  # small networks: one thread is fastest, and a shared machine stays responsive

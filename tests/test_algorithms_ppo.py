@@ -91,7 +91,7 @@ def test_the_algorithm_calls_the_verified_functions(monkeypatch):
     monkeypatch.setattr(lineage, "gae", spy("gae", lineage.gae))
     for name in ("ppo_clip_loss", "value_loss", "combined_loss"):
         monkeypatch.setattr(lineage.ppo, name, spy(name, getattr(lineage.ppo, name)))
-    config = short(total_steps=256, n_steps=64)
+    config = short(total_steps=256, n_steps=64, clip_value_eps=0.2)  # the clipped value loss is lineage.ppo.value_loss
     ppo_clip.train(config, log=lambda line: None)
     updates = config.iterations * config.n_epochs * config.n_minibatches
     assert calls == {
@@ -201,3 +201,19 @@ def test_an_unhandled_autoreset_mode_is_refused():
         VectorRollout(counter_envs(AutoresetMode.DISABLED), seed=0)
     with pytest.raises(ValueError, match=r"autoreset_mode: .*DISABLED"):
         ppo_clip.train(short(autoreset_mode=AutoresetMode.DISABLED), log=lambda line: None)
+
+
+def test_learn_prints_a_line_per_iteration_and_the_summary(capsys):
+    """PPO-5: ``python -m lineage.learn ppo_clip CartPole-v1`` logs each iteration and ends with steps-to-475, the
+    evaluation mean and the wall time; a bad ``--steps`` is refused naming the field."""
+    from lineage.learn import ALGORITHMS, main
+
+    assert sorted(ALGORITHMS) == ["ppo_clip"]
+    main(["ppo_clip", "CartPole-v1", "--seed", "0", "--steps", "1024", "--eval-episodes", "3", "--no-progress"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines[:2]] == [["iter", "1/2"], ["iter", "2/2"]]
+    assert lines[-1].startswith("ppo_clip CartPole-v1 seed 0: steps to 475: not reached (of 1024); final mean return")
+    assert "over 3 evaluation episodes" in lines[-1] and "wall time" in lines[-1]
+    with pytest.raises(SystemExit):
+        main(["ppo_clip", "CartPole-v1", "--steps", "-5"])
+    assert "total_steps: expected an integer >= 1" in capsys.readouterr().err

@@ -40,22 +40,25 @@ from lineage.algorithms.rollout import Rollout, VectorRollout, evaluate_policy
 
 @dataclass(frozen=True)
 class PPOClipConfig:
-    """Hyper-parameters of a PPO-clip run; CleanRL's CartPole defaults. Every field is checked on construction: a
-    bad value raises ``ValueError`` naming the field."""
+    """Hyper-parameters of a PPO-clip run. CleanRL's CartPole defaults except three, tuned so that CartPole-v1
+    reaches a mean return of 475 within 100k steps: step size 1e-3 (CleanRL 2.5e-4), 10 epochs (4) and the
+    unclipped value loss (CleanRL clips it with ε = 0.2; that critic lags and the run stalls near a mean return of
+    470 at 100k steps). Every field is checked on construction: a bad value raises ``ValueError`` naming the
+    field."""
 
     env_id: str = "CartPole-v1"
     total_steps: int = 100_000  # environment steps over all sub-environments
     seed: int = 1
     n_envs: int = 4
     n_steps: int = 128  # T per sub-environment and iteration
-    n_epochs: int = 4
+    n_epochs: int = 10
     n_minibatches: int = 4
-    learning_rate: float = 2.5e-4
+    learning_rate: float = 1e-3
     anneal_lr: bool = True
     gamma: float = 0.99
     lam: float = 0.95
     clip_eps: float = 0.2
-    clip_value_eps: float | None = 0.2  # None: the unclipped value loss ½ mean (V − R)²
+    clip_value_eps: float | None = None  # None: the unclipped value loss ½ mean (V − R)²; ε > 0: lineage.ppo.value_loss
     ent_coef: float = 0.01
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
-import torch
 from gymnasium.vector import AutoresetMode
 
 from lineage._validation import check_positive_int
@@ -176,8 +175,7 @@ def evaluate_policy(make_env: Callable[[], gym.Env], act: Callable, *, episodes:
         obs, _ = envs.reset(seed=seed)
         returns, running = np.zeros(episodes), np.ones(episodes, dtype=bool)
         while running.any():
-            with torch.no_grad():
-                obs, rewards, terminated, truncated, _ = envs.step(act(obs))
+            obs, rewards, terminated, truncated, _ = envs.step(act(obs))
             returns += np.where(running, rewards, 0.0)
             running &= ~(terminated | truncated)
         return returns
