@@ -14,7 +14,15 @@ import pytest
 
 from lineage.claims import CLAIMS
 
-PACKAGES = ("lineage.returns", "lineage.ppo", "lineage.rlhf", "lineage.optim", "lineage.actor_critic", "lineage.pg")
+PACKAGES = (
+    "lineage.returns",
+    "lineage.ppo",
+    "lineage.rlhf",
+    "lineage.optim",
+    "lineage.actor_critic",
+    "lineage.pg",
+    "lineage.algorithms",
+)
 SECTIONS = {claim.section for claim in CLAIMS.values()}
 CLAIM_ID = re.compile(r"\b(?:STD-)?(?:" + "|".join(sorted({i.split("-")[-2] for i in CLAIMS})) + r")-\d+\b")
 

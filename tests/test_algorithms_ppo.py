@@ -1,0 +1,219 @@
+"""PPO-clip on CartPole-v1 (lineage.algorithms.ppo_clip) and the vector-env rollout it runs on
+(lineage.algorithms.rollout): short smoke runs, the calls into the verified building blocks, configuration errors,
+reproducibility, and the bootstrap at a time-limit cut under both autoreset modes (claims PPO-5, STD-PPO-4,
+STD-GAE-7, STD-TT-1, STD-TT-2). The learning benchmark is ``python -m lineage.learn``, not a test."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.vector import AutoresetMode
+
+import lineage
+import lineage.ppo
+from lineage.algorithms import ppo_clip
+from lineage.algorithms.ppo_clip import PPOClipConfig
+from lineage.algorithms.rollout import VectorRollout, evaluate_policy
+
+SMOKE_SEED = 0
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def short(**overrides) -> PPOClipConfig:
+    return PPOClipConfig(**({"total_steps": 512, "seed": SMOKE_SEED, "n_steps": 64} | overrides))
+
+
+@pytest.fixture(scope="module")
+def smoke():
+    """One run of 10 iterations × 512 steps on a fixed seed, with the initial parameters kept."""
+    torch.set_num_threads(1)
+    config = PPOClipConfig(total_steps=5120, seed=SMOKE_SEED)
+    initial = {}
+    original = ppo_clip.make_agent
+
+    def keep_initial(config, envs):
+        agent = original(config, envs)
+        initial.update({k: v.clone() for k, v in agent.state_dict().items()})
+        return agent
+
+    ppo_clip.make_agent = keep_initial
+    try:
+        result = ppo_clip.train(config, log=lambda line: None)
+    finally:
+        ppo_clip.make_agent = original
+    return config, initial, result
+
+
+@pytest.mark.claim("PPO-5", "STD-PPO-4")
+def test_smoke_run_has_finite_losses_changes_every_parameter_and_beats_a_random_policy(smoke, result):
+    """PPO-5, STD-PPO-4: a few thousand steps of PPO-clip give finite losses, move every parameter tensor, and a
+    sampled policy whose mean return over 100 episodes beats the uniform random policy's on the same seeds."""
+    config, initial, run = smoke
+    assert run.losses and np.isfinite(run.losses).all()
+    assert len(run.log) == config.iterations
+    for name, tensor in run.agent.state_dict().items():
+        assert not torch.equal(tensor, initial[name]), f"{name} did not change"
+    trained = ppo_clip.evaluate(run.agent, config, episodes=100, greedy=False).mean()
+    rng = np.random.default_rng(SMOKE_SEED)
+    uniform = evaluate_policy(
+        lambda: gym.make("CartPole-v1"), lambda obs: rng.integers(0, 2, len(obs)), episodes=100, seed=SMOKE_SEED
+    ).mean()
+    assert trained > uniform + 5
+    result(
+        "PPO-5",
+        f"PPO-clip smoke run ({run.steps} steps, seed {SMOKE_SEED}): mean return {trained:.1f} over 100 "
+        f"sampled episodes vs {uniform:.1f} for the uniform random policy",
+    )
+
+
+@pytest.mark.claim("STD-GAE-7", "PPO-5", "STD-PPO-4")
+def test_the_algorithm_calls_the_verified_functions(monkeypatch):
+    """STD-GAE-7, PPO-5, STD-PPO-4: the advantages come from lineage.gae and the policy loss from
+    lineage.ppo.ppo_clip_loss, looked up where the algorithm looks them up (patched, they are seen called)."""
+    calls = {"gae": 0, "ppo_clip_loss": 0, "value_loss": 0, "combined_loss": 0}
+
+    def spy(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(lineage, "gae", spy("gae", lineage.gae))
+    for name in ("ppo_clip_loss", "value_loss", "combined_loss"):
+        monkeypatch.setattr(lineage.ppo, name, spy(name, getattr(lineage.ppo, name)))
+    config = short(total_steps=256, n_steps=64, clip_value_eps=0.2)  # the clipped value loss is lineage.ppo.value_loss
+    ppo_clip.train(config, log=lambda line: None)
+    updates = config.iterations * config.n_epochs * config.n_minibatches
+    assert calls == {
+        "gae": config.iterations,
+        "ppo_clip_loss": updates,
+        "value_loss": updates,
+        "combined_loss": updates,
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("total_steps", -1),
+        ("n_envs", 0),
+        ("n_steps", 2.5),
+        ("n_epochs", True),
+        ("learning_rate", -1e-3),
+        ("gamma", 1.5),
+        ("lam", -0.1),
+        ("clip_eps", 0.0),
+        ("clip_value_eps", -0.2),
+        ("ent_coef", float("nan")),
+        ("max_grad_norm", 0.0),
+        ("seed", -3),
+        ("n_minibatches", 10_000),
+        ("autoreset_mode", "next"),
+    ],
+)
+def test_bad_configuration_names_the_field(field, value):
+    """PPO-5: a bad hyper-parameter raises ValueError naming the field."""
+    with pytest.raises(ValueError, match=f"^{field}:"):
+        PPOClipConfig(**{field: value})
+
+
+def test_a_continuous_action_space_is_refused_naming_the_env():
+    """PPO-5: the categorical policy refuses Pendulum-v1's Box action space (ValueError naming env_id)."""
+    with pytest.raises(ValueError, match=r"^env_id: Pendulum-v1 .*Discrete"):
+        ppo_clip.train(short(env_id="Pendulum-v1"), log=lambda line: None)
+
+
+def test_same_seed_gives_identical_parameters_and_another_seed_does_not():
+    """PPO-5: seeds make a run reproducible (torch, numpy and environment seeds)."""
+    runs = [ppo_clip.train(short(seed=seed), log=lambda line: None) for seed in (3, 3, 4)]
+    first, again, other = (run.agent.state_dict() for run in runs)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert runs[0].losses == runs[1].losses
+    assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+class Counter(gym.Env):
+    """Observation [t] after t steps (reset: [0]), reward 1, never terminates; a TimeLimit cuts it."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.array([self.t], np.float32), 1.0, False, False, {}
+
+
+def counter_envs(mode, n_envs=2, limit=3):
+    return gym.vector.SyncVectorEnv(
+        [lambda: gym.wrappers.TimeLimit(Counter(), max_episode_steps=limit) for _ in range(n_envs)],
+        autoreset_mode=mode,
+    )
+
+
+def value(obs):
+    return 100.0 + np.asarray(obs, dtype=np.float64)[:, 0]  # V(s) = 100 + t: the final and reset values differ
+
+
+def act(obs):
+    return np.zeros(len(obs), dtype=np.int64), np.zeros(len(obs))
+
+
+@pytest.mark.claim("STD-TT-1", "STD-TT-2")
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_truncation_bootstraps_from_the_true_final_observation(mode):
+    """STD-TT-1, STD-TT-2: at a time-limit cut the recorded next value is V(final observation) = 100 + 3, not
+    V(reset observation) = 100; truncated is set, terminated is not, and (NEXT_STEP) the reset step after the cut
+    is padding that stops the recursion and enters no loss."""
+    rollout = VectorRollout(counter_envs(mode), seed=0).collect(act, value, 9)
+    cuts = np.flatnonzero(rollout.truncated[:, 0])
+    if mode is AutoresetMode.NEXT_STEP:  # steps t = 0,1,2 | pad | 4,5,6 | pad | 8
+        assert cuts.tolist() == [2, 6]
+        assert rollout.valid[:, 0].tolist() == [True, True, True, False, True, True, True, False, True]
+        assert rollout.terminated[~rollout.valid].all() and (rollout.rewards[~rollout.valid] == 0).all()
+    else:  # steps t = 0,1,2 | 3,4,5 | 6,7,8
+        assert cuts.tolist() == [2, 5, 8]
+        assert rollout.valid.all()
+    assert (rollout.next_values[cuts, 0] == 103.0).all()
+    assert not rollout.terminated[cuts, 0].any()
+    assert rollout.episode_returns == [3.0] * (2 * len(cuts))
+    advantages = lineage.gae(**rollout.segment(), gamma=1.0, lam=1.0)
+    assert advantages[cuts[0], 0] == 1.0 + 103.0 - 102.0  # δ at the cut: r + V(final) − V(s)
+
+
+def test_an_unhandled_autoreset_mode_is_refused():
+    """STD-TT-1: the DISABLED mode (the caller resets by hand) is rejected with a ValueError naming it."""
+    with pytest.raises(ValueError, match=r"autoreset_mode: .*DISABLED"):
+        VectorRollout(counter_envs(AutoresetMode.DISABLED), seed=0)
+    with pytest.raises(ValueError, match=r"autoreset_mode: .*DISABLED"):
+        ppo_clip.train(short(autoreset_mode=AutoresetMode.DISABLED), log=lambda line: None)
+
+
+def test_learn_prints_a_line_per_iteration_and_the_summary(capsys):
+    """PPO-5: ``python -m lineage.learn ppo_clip CartPole-v1`` logs each iteration and ends with steps-to-475, the
+    evaluation mean and the wall time; a bad ``--steps`` is refused naming the field."""
+    from lineage.learn import ALGORITHMS, main
+
+    assert sorted(ALGORITHMS) == ["ppo_clip"]
+    main(["ppo_clip", "CartPole-v1", "--seed", "0", "--steps", "1024", "--eval-episodes", "3", "--no-progress"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines[:2]] == [["iter", "1/2"], ["iter", "2/2"]]
+    assert lines[-1].startswith("ppo_clip CartPole-v1 seed 0: steps to 475: not reached (of 1024); final mean return")
+    assert "over 3 evaluation episodes" in lines[-1] and "wall time" in lines[-1]
+    with pytest.raises(SystemExit):
+        main(["ppo_clip", "CartPole-v1", "--steps", "-5"])
+    assert "total_steps: expected an integer >= 1" in capsys.readouterr().err
