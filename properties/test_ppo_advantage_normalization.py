@@ -29,6 +29,9 @@ advantage_batches = st.integers(1, 32).flatmap(
 )
 
 
+SUBNORMAL = 2.0**-1074  # the absolute error of a float64 operation whose result is subnormal
+
+
 def output_tolerance(n: int) -> float:
     return scaled_tolerance(EPS, math.sqrt(n) + 1, n)
 
@@ -59,12 +62,14 @@ def test_exact_normalisation_is_invariant_to_a_positive_affine_map(advantages, s
     """STD-RLHF-5 (notes §PPO): with eps = 0, normalising scale·A + shift (scale > 0) gives the same result as
     normalising A — the convention only fixes the advantages' location and scale, not their ranking."""
     assume(np.ptp(scale * advantages + shift) > 0 and np.ptp(advantages) > 0)  # a spread to normalise on both sides
-    # scale·A + shift rounds with |shift| + scale·|A|: relative to the spread σ that is the condition below (σ from
+    # scale·A + shift rounds with |shift| + scale·|A|, plus an absolute 2⁻¹⁰⁷⁴ per operation where the product
+    # lands among the subnormals (scale·2e-308 does): relative to the spread σ that is the condition below (σ from
     # the centred entries scaled by their largest magnitude, so that a tiny spread does not underflow to 0).
     centred = advantages - advantages.mean()
     largest = np.abs(centred).max()
     sigma = largest * np.std(centred / largest)
-    condition = (abs(shift) + scale * np.abs(advantages).max()) / (scale * sigma)
+    underflow = 2 * SUBNORMAL / EPS  # two roundings (product, sum), each within 2⁻¹⁰⁷⁴ absolute, in units of eps
+    condition = (abs(shift) + scale * np.abs(advantages).max() + underflow) / (scale * sigma)
     atol = output_tolerance(len(advantages)) * (1 + condition)
     # Where rounding alone can move a normalised entry by a hundredth of the unit std, there is nothing to compare.
     assume(atol < 1e-2)
