@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 import lineage
 import lineage.ppo
+from lineage._validation import check_positive_int, check_ratio_clip, check_real, check_unit_interval
 from lineage.algorithms.rollout import Rollout, VectorRollout, evaluate_policy
 
 # ---------------------------------------------------------------------------------------------------- config
@@ -71,18 +72,19 @@ class PPOClipConfig:
 
     def __post_init__(self):
         for name in ("total_steps", "n_envs", "n_steps", "n_epochs", "n_minibatches", "hidden", "window"):
-            _positive_int(name, getattr(self, name))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or self.seed < 0:
+            check_positive_int(name, getattr(self, name))
+        check_real("seed", self.seed, minimum=0.0)
+        if not isinstance(self.seed, numbers.Integral):
             raise ValueError(f"seed: expected an integer >= 0, got {self.seed!r}")
-        _real("learning_rate", self.learning_rate, low=0.0, open_low=True)
-        _real("gamma", self.gamma, low=0.0, high=1.0)
-        _real("lam", self.lam, low=0.0, high=1.0)
-        _real("clip_eps", self.clip_eps, low=0.0, high=1.0, open_low=True, open_high=True)
-        _real("clip_value_eps", self.clip_value_eps, low=0.0, open_low=True)
+        check_real("learning_rate", self.learning_rate, minimum=0.0, inclusive=False)
+        check_unit_interval("gamma", self.gamma)
+        check_unit_interval("lam", self.lam)
+        check_ratio_clip("clip_eps", self.clip_eps)
+        check_real("clip_value_eps", self.clip_value_eps, minimum=0.0, inclusive=False)
         for name in ("ent_coef", "vf_coef"):
-            _real(name, getattr(self, name), low=0.0)
-        _real("max_grad_norm", self.max_grad_norm, low=0.0, open_low=True)
-        _real("threshold", self.threshold)
+            check_real(name, getattr(self, name), minimum=0.0)
+        check_real("max_grad_norm", self.max_grad_norm, minimum=0.0, inclusive=False)
+        check_real("threshold", self.threshold)
         if self.n_envs * self.n_steps < self.n_minibatches:
             raise ValueError(
                 f"n_minibatches: {self.n_minibatches} exceeds the batch of n_envs · n_steps = "
@@ -98,19 +100,6 @@ class PPOClipConfig:
     @property
     def iterations(self) -> int:
         return max(1, self.total_steps // self.batch_size)
-
-
-def _positive_int(name, x):
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 1:
-        raise ValueError(f"{name}: expected an integer >= 1, got {x!r}")
-
-
-def _real(name, x, *, low=-math.inf, high=math.inf, open_low=False, open_high=False):
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
-        raise ValueError(f"{name}: expected a finite real number, got {x!r}")
-    if x < low or x > high or (open_low and x == low) or (open_high and x == high):
-        lo, hi = "(" if open_low else "[", ")" if open_high else "]"
-        raise ValueError(f"{name}: must lie in {lo}{low}, {high}{hi}, got {x}")
 
 
 # ---------------------------------------------------------------------------------------------------- networks
