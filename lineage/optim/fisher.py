@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from lineage._validation import check_real
 from lineage.arrays import backend_of
+from lineage.tabular.policy import softmax
 
 
 def fisher_vector_product(features, theta, v, *, damping: float):
@@ -65,16 +64,10 @@ def _closed_form_product(x, theta, v):
         F·v, shape ``[d, K]``.
     """
     logits = x @ theta
-    p = _softmax(logits)
+    p = softmax(logits)
     u = x @ v
     w = p * u - p * (p * u).sum(axis=1, keepdims=True)
     return x.T @ w / x.shape[0]
-
-
-def _softmax(logits):
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _autograd_product(x, theta, v):
