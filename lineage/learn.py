@@ -12,10 +12,11 @@ from collections.abc import Sequence
 import torch
 
 from lineage.algorithms import ppo_clip
+from lineage.algorithms.common import evaluate, threshold_for
 
-# name → (config class, train, evaluate); explicit, one entry per algorithm.
+# name → (config class, train); explicit, one entry per algorithm.
 ALGORITHMS = {
-    "ppo_clip": (ppo_clip.PPOClipConfig, ppo_clip.train, ppo_clip.evaluate),
+    "ppo_clip": (ppo_clip.PPOClipConfig, ppo_clip.train),
 }
 
 
@@ -28,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar (on stderr)")
     args = parser.parse_args(argv)
-    config_class, train, evaluate = ALGORITHMS[args.algo]
+    config_class, train = ALGORITHMS[args.algo]
     try:
         config = config_class(env_id=args.env, seed=args.seed, total_steps=args.steps, progress=not args.no_progress)
     except ValueError as error:
@@ -39,8 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     returns = evaluate(result.agent, config, episodes=args.eval_episodes)
     wall = time.perf_counter() - started
     reached = "not reached" if result.steps_to_threshold is None else f"{result.steps_to_threshold}"
+    threshold = threshold_for(config.env_id) if config.threshold is None else config.threshold
     print(
-        f"{args.algo} {args.env} seed {args.seed}: steps to {config.threshold:g}: {reached} (of {result.steps}); "
+        f"{args.algo} {args.env} seed {args.seed}: steps to {threshold:g}: {reached} (of {result.steps}); "
         f"final mean return over {len(returns)} evaluation episodes: {returns.mean():.1f} "
         f"(std {returns.std():.1f}); wall time {wall:.1f} s (training {result.wall_time:.1f} s)"
     )

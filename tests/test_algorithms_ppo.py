@@ -14,6 +14,7 @@ from gymnasium.vector import AutoresetMode
 import lineage
 import lineage.ppo
 from lineage.algorithms import ppo_clip
+from lineage.algorithms.common import evaluate
 from lineage.algorithms.ppo_clip import PPOClipConfig
 from lineage.algorithms.rollout import VectorRollout, evaluate_policy
 
@@ -62,7 +63,7 @@ def test_smoke_run_has_finite_losses_changes_every_parameter_and_beats_a_random_
     assert len(run.log) == config.iterations
     for name, tensor in run.agent.state_dict().items():
         assert not torch.equal(tensor, initial[name]), f"{name} did not change"
-    trained = ppo_clip.evaluate(run.agent, config, episodes=100, greedy=False).mean()
+    trained = evaluate(run.agent, config, episodes=100, greedy=False).mean()
     rng = np.random.default_rng(SMOKE_SEED)
     uniform = evaluate_policy(
         lambda: gym.make("CartPole-v1"), lambda obs: rng.integers(0, 2, len(obs)), episodes=100, seed=SMOKE_SEED

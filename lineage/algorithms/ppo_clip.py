@@ -17,10 +17,6 @@ STD-TT-1, STD-RLHF-5; notes §PPO).
 from __future__ import annotations
 
 import math
-import numbers
-import random
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,12 +25,13 @@ import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode
 from torch import nn
-from tqdm import tqdm
 
 import lineage
 import lineage.ppo
 from lineage._validation import check_positive_int, check_ratio_clip, check_real, check_unit_interval
-from lineage.algorithms.rollout import Rollout, VectorRollout, evaluate_policy
+from lineage.algorithms.common import RunLog, TrainResult, check_run, make_envs, seed_everything
+from lineage.algorithms.networks import ValueNetwork, make_policy, observation_size
+from lineage.algorithms.rollout import Rollout, VectorRollout
 
 # ---------------------------------------------------------------------------------------------------- config
 
@@ -66,16 +63,14 @@ class PPOClipConfig:
     normalize_advantages: bool = True
     hidden: int = 64
     autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP
-    threshold: float = 475.0  # mean return over the last ``window`` finished episodes
+    threshold: float | None = None  # mean return over the last ``window`` episodes; None: common.threshold_for(env_id)
     window: int = 100
     progress: bool = False
 
     def __post_init__(self):
-        for name in ("total_steps", "n_envs", "n_steps", "n_epochs", "n_minibatches", "hidden", "window"):
+        check_run(self)
+        for name in ("n_envs", "n_steps", "n_epochs", "n_minibatches", "hidden"):
             check_positive_int(name, getattr(self, name))
-        check_real("seed", self.seed, minimum=0.0)
-        if not isinstance(self.seed, numbers.Integral):
-            raise ValueError(f"seed: expected an integer >= 0, got {self.seed!r}")
         check_real("learning_rate", self.learning_rate, minimum=0.0, inclusive=False)
         check_unit_interval("gamma", self.gamma)
         check_unit_interval("lam", self.lam)
@@ -84,14 +79,11 @@ class PPOClipConfig:
         for name in ("ent_coef", "vf_coef"):
             check_real(name, getattr(self, name), minimum=0.0)
         check_real("max_grad_norm", self.max_grad_norm, minimum=0.0, inclusive=False)
-        check_real("threshold", self.threshold)
         if self.n_envs * self.n_steps < self.n_minibatches:
             raise ValueError(
                 f"n_minibatches: {self.n_minibatches} exceeds the batch of n_envs · n_steps = "
                 f"{self.n_envs * self.n_steps} samples"
             )
-        if not isinstance(self.autoreset_mode, AutoresetMode):
-            raise ValueError(f"autoreset_mode: expected a gymnasium.vector.AutoresetMode, got {self.autoreset_mode!r}")
 
     @property
     def batch_size(self) -> int:
@@ -105,35 +97,15 @@ class PPOClipConfig:
 # ---------------------------------------------------------------------------------------------------- networks
 
 
-def _layer(n_in: int, n_out: int, gain: float) -> nn.Linear:
-    layer = nn.Linear(n_in, n_out)
-    nn.init.orthogonal_(layer.weight, gain)
-    nn.init.zeros_(layer.bias)
-    return layer
+class Agent(nn.Module):
+    """The policy π (``policy``, :mod:`lineage.algorithms.networks`) and the separate value network V (``value``)."""
 
-
-class ActorCritic(nn.Module):
-    """A categorical MLP policy π(a|s) = softmax(logits(s))_a and a separate MLP value V(s), tanh hidden layers
-    with orthogonal initialisation (policy head gain 0.01, value head gain 1)."""
-
-    def __init__(self, n_obs: int, n_actions: int, hidden: int):
+    def __init__(self, policy: nn.Module, value: ValueNetwork):
         super().__init__()
-        g = math.sqrt(2)
-        self.actor = nn.Sequential(
-            _layer(n_obs, hidden, g), nn.Tanh(), _layer(hidden, hidden, g), nn.Tanh(), _layer(hidden, n_actions, 0.01)
-        )
-        self.critic = nn.Sequential(
-            _layer(n_obs, hidden, g), nn.Tanh(), _layer(hidden, hidden, g), nn.Tanh(), _layer(hidden, 1, 1.0)
-        )
-
-    def value(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.critic(obs).squeeze(-1)
-
-    def distribution(self, obs: torch.Tensor) -> torch.distributions.Categorical:
-        return torch.distributions.Categorical(logits=self.actor(obs), validate_args=False)
+        self.policy, self.value = policy, value
 
 
-def make_agent(config: PPOClipConfig, envs: gym.vector.VectorEnv) -> ActorCritic:
+def make_agent(config: PPOClipConfig, envs: gym.vector.VectorEnv) -> Agent:
     """The categorical policy and value network for ``envs``: π(a|s) = softmax(MLP(s))_a, V(s) = MLP(s).
 
     A categorical policy needs a ``Discrete`` action space and a flat ``Box`` observation space (Schulman et al.
@@ -148,54 +120,14 @@ def make_agent(config: PPOClipConfig, envs: gym.vector.VectorEnv) -> ActorCritic
         The module; raises ``ValueError`` naming ``env_id`` for a continuous action space or a non-flat
         observation space.
     """
-    action_space, obs_space = envs.single_action_space, envs.single_observation_space
-    if not isinstance(action_space, gym.spaces.Discrete):
-        raise ValueError(
-            f"env_id: {config.env_id} has the action space {action_space}; the categorical policy needs Discrete"
-        )
-    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
-        raise ValueError(f"env_id: {config.env_id} has the observation space {obs_space}; expected a flat Box")
-    return ActorCritic(obs_space.shape[0], int(action_space.n), config.hidden)
+    policy = make_policy(config.env_id, envs, config.hidden, continuous=False)
+    return Agent(policy, ValueNetwork(observation_size(config.env_id, envs.single_observation_space), config.hidden))
 
 
 # ---------------------------------------------------------------------------------------------------- rollout
 
 
-def seed_everything(seed: int) -> None:
-    """Seeds Python's, NumPy's and torch's generators: same seed → same run (environments are seeded by their
-    reset). Formula: none beyond seed = seed; claim PPO-5 (a reproducible run of Schulman et al. 2017's
-    Algorithm 1); notes §PPO.
-
-    Args:
-        seed: the seed.
-
-    Returns:
-        None.
-    """
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def make_envs(config: PPOClipConfig) -> gym.vector.SyncVectorEnv:
-    """``n_envs`` copies of ``env_id`` in a :class:`gymnasium.vector.SyncVectorEnv` with the configured autoreset
-    mode (B = n_envs columns of the segment ``[T, B]``; Schulman et al. 2017's N parallel actors). Claim STD-TT-1;
-    notes §PPO.
-
-    Args:
-        config: the run's configuration.
-
-    Returns:
-        The vector environment (its action spaces seeded by ``seed`` + i).
-    """
-    envs = gym.vector.SyncVectorEnv(
-        [lambda: gym.make(config.env_id) for _ in range(config.n_envs)], autoreset_mode=config.autoreset_mode
-    )
-    envs.action_space.seed(config.seed)
-    return envs
-
-
-def policy_callables(agent: ActorCritic) -> tuple[Callable, Callable]:
+def policy_callables(agent: Agent) -> tuple[Callable, Callable]:
     """The ``act`` (sample a ~ π(·|s), return a and log π(a|s)) and ``value`` (V(s)) callables of a rollout,
     without gradient. Claim PPO-5 (π_old = the sampling policy of Schulman et al. 2017's ratio); notes §PPO.
 
@@ -208,7 +140,7 @@ def policy_callables(agent: ActorCritic) -> tuple[Callable, Callable]:
 
     @torch.no_grad()
     def act(obs):
-        dist = agent.distribution(torch.as_tensor(obs, dtype=torch.float32))
+        dist = agent.policy.distribution(torch.as_tensor(obs, dtype=torch.float32))
         action = dist.sample()
         return action.numpy(), dist.log_prob(action).numpy()
 
@@ -258,7 +190,7 @@ class UpdateStats:
 
 
 def update(
-    agent: ActorCritic,
+    agent: Agent,
     optimizer: torch.optim.Optimizer,
     rollout: Rollout,
     advantages: np.ndarray,
@@ -300,7 +232,7 @@ def update(
         order = torch.as_tensor(generator.permutation(n))
         for start in range(0, n, size):
             idx = order[start : start + size]
-            logits = agent.actor(obs[idx])
+            logits = agent.policy.logits(obs[idx])
             logp_new = torch.distributions.Categorical(logits=logits, validate_args=False).log_prob(actions[idx])
             adv = adv_all[idx]
             if config.normalize_advantages:
@@ -333,21 +265,7 @@ def update(
 # ---------------------------------------------------------------------------------------------------- train + log
 
 
-@dataclass
-class PPOClipResult:
-    """What a run gives back: the trained agent, the step count at which the running mean return first reached the
-    threshold (None if never), the per-iteration log lines and the losses."""
-
-    agent: ActorCritic
-    steps_to_threshold: int | None
-    mean_returns: list[float]
-    log: list[str]
-    losses: list[float]
-    steps: int
-    wall_time: float
-
-
-def train(config: PPOClipConfig, log: Callable[[str], None] | None = None) -> PPOClipResult:
+def train(config: PPOClipConfig, log: Callable[[str], None] | None = None) -> TrainResult:
     """Trains PPO-clip, Schulman et al. 2017 "Proximal Policy Optimization Algorithms", Algorithm 1:
 
         for each iteration: collect T·B steps with π_old → A = GAE, R = A + V → K epochs of minibatch steps on
@@ -362,67 +280,30 @@ def train(config: PPOClipConfig, log: Callable[[str], None] | None = None) -> PP
         log: receives each log line; None prints them.
 
     Returns:
-        A :class:`PPOClipResult`.
+        A :class:`~lineage.algorithms.common.TrainResult`.
     """
-    started = time.perf_counter()
     seed_everything(config.seed)
-    envs = make_envs(config)
+    envs = make_envs(config.env_id, config.n_envs, config.seed, config.autoreset_mode)
     try:
         agent = make_agent(config, envs)
         optimizer = torch.optim.Adam(agent.parameters(), lr=config.learning_rate, eps=1e-5)
         generator = np.random.default_rng(config.seed)
         collector = VectorRollout(envs, seed=config.seed)
         act, value = policy_callables(agent)
-        recent: deque[float] = deque(maxlen=config.window)
-        result = PPOClipResult(agent, None, [], [], [], 0, 0.0)
-        bar = tqdm(total=config.iterations * config.batch_size, unit="step", disable=not config.progress)
-        emit = log or (tqdm.write if config.progress else print)
+        run = RunLog(TrainResult(agent), config, config.iterations, log)
         for k in range(config.iterations):
             if config.anneal_lr:
                 optimizer.param_groups[0]["lr"] = config.learning_rate * (1.0 - k / config.iterations)
             rollout = collector.collect(act, value, config.n_steps)  # rollout
             advantages, returns = estimate(rollout, config)  # estimate
             stats = update(agent, optimizer, rollout, advantages, returns, config, generator)  # update
-            result.steps += config.batch_size  # log
-            recent.extend(rollout.episode_returns)
-            mean = float(np.mean(recent)) if recent else float("nan")
-            result.mean_returns.append(mean)
-            result.losses.extend(stats.losses)
-            if result.steps_to_threshold is None and len(recent) == config.window and mean >= config.threshold:
-                result.steps_to_threshold = result.steps
-            line = (
-                f"iter {k + 1:4d}/{config.iterations}  steps {result.steps:7d}  return(last {len(recent):3d}) "
-                f"{mean:7.2f}  L_clip {stats.policy_loss:+.4f}  L_VF {stats.value_loss:8.3f}  "
-                f"H {stats.entropy:.3f}  clipfrac {stats.clip_fraction:.3f}"
+            run.iteration(  # log
+                config.batch_size,
+                rollout.episode_returns,
+                stats.losses,
+                f"L_clip {stats.policy_loss:+.4f}  L_VF {stats.value_loss:8.3f}  H {stats.entropy:.3f}  "
+                f"clipfrac {stats.clip_fraction:.3f}",
             )
-            result.log.append(line)
-            emit(line)
-            bar.update(config.batch_size)
-        bar.close()
     finally:
         envs.close()
-    result.wall_time = time.perf_counter() - started
-    return result
-
-
-def evaluate(agent: ActorCritic, config: PPOClipConfig, *, episodes: int = 100, greedy: bool = True) -> np.ndarray:
-    """The returns G_i = Σ_t r_t of ``episodes`` fresh episodes of the trained policy (a = argmax π(·|s) when
-    ``greedy``, else a ~ π(·|s)), seeded from ``config.seed`` + 10⁶ so that they differ from the training resets
-    (the score of Schulman et al. 2017 "Proximal Policy Optimization Algorithms", §6). Claim PPO-5; notes §PPO.
-
-    Args:
-        agent: the trained policy.
-        config: ``env_id`` and ``seed``.
-        episodes: how many episodes.
-        greedy: argmax actions (True) or sampled ones.
-
-    Returns:
-        The returns, shape ``[episodes]``.
-    """
-
-    @torch.no_grad()
-    def act(obs):
-        dist = agent.distribution(torch.as_tensor(obs, dtype=torch.float32))
-        return (dist.probs.argmax(-1) if greedy else dist.sample()).numpy()
-
-    return evaluate_policy(lambda: gym.make(config.env_id), act, episodes=episodes, seed=config.seed + 1_000_000)
+    return run.close()
