@@ -26,7 +26,7 @@ THRESHOLDS = {"CartPole-v1": 475.0, "Pendulum-v1": -200.0}
 
 
 def threshold_for(env_id: str) -> float:
-    """The return threshold of ``env_id``: :data:`THRESHOLDS`, else the environment's registered
+    """The return threshold of ``env_id``, threshold = THRESHOLDS[env_id] if listed, else the environment's registered
     ``reward_threshold``, else +∞ (never reached). Claim PPO-5 (the benchmark scores of Schulman et al. 2017
     "Proximal Policy Optimization Algorithms", §6); notes §PPO.
 
@@ -43,7 +43,8 @@ def threshold_for(env_id: str) -> float:
 
 
 def check_seed(seed) -> int:
-    """A seed is an integer ≥ 0; raises ``ValueError`` naming ``seed`` otherwise. Claim PPO-5 (reproducible runs);
+    """A seed is an integer, seed = n with n ∈ ℤ, n ≥ 0 (booleans refused); raises ``ValueError`` naming ``seed``
+    otherwise. Claim PPO-5 (reproducible runs of Schulman et al. 2017 "Proximal Policy Optimization Algorithms");
     notes §PPO.
 
     Args:
@@ -58,8 +59,10 @@ def check_seed(seed) -> int:
 
 
 def check_run(config) -> None:
-    """Checks the fields every algorithm's configuration has (``total_steps``, ``seed``, ``window``, ``threshold``,
-    ``autoreset_mode``), raising ``ValueError`` naming the field. Claim PPO-5; notes §PPO.
+    """Checks, valid = (total_steps ≥ 1) ∧ (seed ∈ ℤ≥0) ∧ (window ≥ 1) ∧ (threshold real or None), the fields every
+    algorithm's configuration has (``total_steps``, ``seed``, ``window``, ``threshold``,
+    ``autoreset_mode``), raising ``ValueError`` naming the field. Claim PPO-5 (the runs of Schulman et al. 2017
+    "Proximal Policy Optimization Algorithms"); notes §PPO.
 
     Args:
         config: an algorithm's configuration dataclass.

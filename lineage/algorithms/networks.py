@@ -14,7 +14,7 @@ from torch import nn
 
 
 def layer(n_in: int, n_out: int, gain: float) -> nn.Linear:
-    """A linear layer with orthogonal weights of the given gain and zero biases (Saxe et al. 2014 "Exact solutions to
+    """A linear layer y = Wx + b with W = gain · Q (Q orthogonal) and b = 0 (Saxe et al. 2014 "Exact solutions to
     the nonlinear dynamics of learning in deep linear neural networks"). Shapes ``[.., n_in] → [.., n_out]``; claim
     PPO-5 (the networks of Schulman et al. 2017, §6.1); notes §PPO.
 
@@ -97,8 +97,9 @@ class ValueNetwork(nn.Module):
 
 
 def observation_size(env_id: str, space: gym.Space) -> int:
-    """The width of a flat ``Box`` observation space; raises ``ValueError`` naming ``env_id`` otherwise. Shapes: obs
-    ``[N, n_obs]``; claim PPO-5 (the MLP inputs of Schulman et al. 2017, §6.1); notes §PPO.
+    """The width n_obs = shape[0] of a flat (1-d) ``Box`` observation space; raises ``ValueError`` naming
+    ``env_id`` otherwise. Shapes: obs ``[N, n_obs]``; claim PPO-5 (the MLP inputs of Schulman et al. 2017, §6.1);
+    notes §PPO.
 
     Args:
         env_id: the environment's id, for the message.
