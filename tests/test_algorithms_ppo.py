@@ -207,9 +207,8 @@ def test_an_unhandled_autoreset_mode_is_refused():
 def test_learn_prints_a_line_per_iteration_and_the_summary(capsys):
     """PPO-5: ``python -m lineage.learn ppo_clip CartPole-v1`` logs each iteration and ends with steps-to-475, the
     evaluation mean and the wall time; a bad ``--steps`` is refused naming the field."""
-    from lineage.learn import ALGORITHMS, main
+    from lineage.learn import main
 
-    assert sorted(ALGORITHMS) == ["ppo_clip"]
     main(["ppo_clip", "CartPole-v1", "--seed", "0", "--steps", "1024", "--eval-episodes", "3", "--no-progress"])
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[:2] for line in lines[:2]] == [["iter", "1/2"], ["iter", "2/2"]]
@@ -218,3 +217,22 @@ def test_learn_prints_a_line_per_iteration_and_the_summary(capsys):
     with pytest.raises(SystemExit):
         main(["ppo_clip", "CartPole-v1", "--steps", "-5"])
     assert "total_steps: expected an integer >= 1" in capsys.readouterr().err
+
+
+def test_every_training_algorithm_is_registered_with_learn():
+    """PPO-5: each module of lineage.algorithms that trains (has ``train``) is an entry of lineage.learn.ALGORITHMS
+    with its own config class and train function — a forgotten registration fails here."""
+    import importlib
+    import pkgutil
+
+    import lineage.algorithms
+    from lineage.learn import ALGORITHMS
+
+    trainers = {
+        info.name: importlib.import_module(f"lineage.algorithms.{info.name}")
+        for info in pkgutil.iter_modules(lineage.algorithms.__path__)
+    }
+    trainers = {name: module for name, module in trainers.items() if hasattr(module, "train")}
+    assert set(ALGORITHMS) == set(trainers)
+    for name, (config_class, train) in ALGORITHMS.items():
+        assert train is trainers[name].train and config_class.__module__ == trainers[name].__name__

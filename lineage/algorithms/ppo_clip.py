@@ -63,6 +63,7 @@ class PPOClipConfig:
     normalize_advantages: bool = True
     hidden: int = 64
     autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP
+    bootstrap_truncation: bool = True  # False treats a time-limit cut as termination (the STD-TT-2 counterexample)
     threshold: float | None = None  # mean return over the last ``window`` episodes; None: common.threshold_for(env_id)
     window: int = 100
     progress: bool = False
@@ -170,8 +171,9 @@ def estimate(rollout: Rollout, config: PPOClipConfig) -> tuple[np.ndarray, np.nd
     Returns:
         ``(advantages, returns)``, float64 ``[T, B]``.
     """
-    advantages = lineage.gae(**rollout.segment(), gamma=config.gamma, lam=config.lam)
-    returns = lineage.lambda_returns(**rollout.segment(), gamma=config.gamma, lam=config.lam)
+    segment = rollout.segment(bootstrap_truncation=config.bootstrap_truncation)
+    advantages = lineage.gae(**segment, gamma=config.gamma, lam=config.lam)
+    returns = lineage.lambda_returns(**segment, gamma=config.gamma, lam=config.lam)
     return advantages, returns
 
 
@@ -265,7 +267,11 @@ def update(
 # ---------------------------------------------------------------------------------------------------- train + log
 
 
-def train(config: PPOClipConfig, log: Callable[[str], None] | None = None) -> TrainResult:
+def train(
+    config: PPOClipConfig,
+    log: Callable[[str], None] | None = None,
+    on_update: Callable[[Agent], None] | None = None,
+) -> TrainResult:
     """Trains PPO-clip, Schulman et al. 2017 "Proximal Policy Optimization Algorithms", Algorithm 1:
 
         for each iteration: collect T·B steps with π_old → A = GAE, R = A + V → K epochs of minibatch steps on
@@ -278,6 +284,8 @@ def train(config: PPOClipConfig, log: Callable[[str], None] | None = None) -> Tr
     Args:
         config: the run's configuration.
         log: receives each log line; None prints them.
+        on_update: called with the agent before the first iteration and after every update (the whole-algorithm
+            laws read the policy there).
 
     Returns:
         A :class:`~lineage.algorithms.common.TrainResult`.
@@ -291,12 +299,16 @@ def train(config: PPOClipConfig, log: Callable[[str], None] | None = None) -> Tr
         collector = VectorRollout(envs, seed=config.seed)
         act, value = policy_callables(agent)
         run = RunLog(TrainResult(agent), config, config.iterations, log)
+        if on_update is not None:
+            on_update(agent)
         for k in range(config.iterations):
             if config.anneal_lr:
                 optimizer.param_groups[0]["lr"] = config.learning_rate * (1.0 - k / config.iterations)
             rollout = collector.collect(act, value, config.n_steps)  # rollout
             advantages, returns = estimate(rollout, config)  # estimate
             stats = update(agent, optimizer, rollout, advantages, returns, config, generator)  # update
+            if on_update is not None:
+                on_update(agent)
             run.iteration(  # log
                 config.batch_size,
                 rollout.episode_returns,

@@ -75,9 +75,15 @@ class Rollout:
     valid: np.ndarray
     episode_returns: list[float]
 
-    def segment(self) -> dict[str, np.ndarray]:
-        """The five arrays of the segment contract, as keyword arguments of :func:`lineage.gae`."""
-        return {k: getattr(self, k) for k in ("rewards", "values", "next_values", "terminated", "truncated")}
+    def segment(self, *, bootstrap_truncation: bool = True) -> dict[str, np.ndarray]:
+        """The five arrays of the segment contract, as keyword arguments of :func:`lineage.gae`. With
+        ``bootstrap_truncation=False`` a time-limit cut is reported as a termination (terminated ∨ truncated, no
+        bootstrap): the common mistake of Pardo et al. 2018, kept only to show what it costs (claim STD-TT-2)."""
+        arrays = {k: getattr(self, k) for k in ("rewards", "values", "next_values", "terminated", "truncated")}
+        if not bootstrap_truncation:
+            arrays["terminated"] = self.terminated | self.truncated
+            arrays["truncated"] = np.zeros_like(self.truncated)
+        return arrays
 
 
 class VectorRollout:
