@@ -11,12 +11,15 @@ from collections.abc import Sequence
 
 import torch
 
-from lineage.algorithms import ppo_clip
+from lineage.algorithms import actor_critic, ppo_clip, reinforce, reinforce_baseline
 from lineage.algorithms.common import evaluate, threshold_for
 
 # name → (config class, train); explicit, one entry per algorithm.
 ALGORITHMS = {
     "ppo_clip": (ppo_clip.PPOClipConfig, ppo_clip.train),
+    "reinforce": (reinforce.ReinforceConfig, reinforce.train),
+    "reinforce_baseline": (reinforce_baseline.ReinforceBaselineConfig, reinforce_baseline.train),
+    "actor_critic": (actor_critic.ActorCriticConfig, actor_critic.train),
 }
 
 
