@@ -331,7 +331,7 @@ def test_actor_critic_bootstraps_at_a_cut_and_not_at_a_termination(mode):
     }
     assert observed[(2.0, False)] == 1.0 + 0.5 * 103.0 - 102.0  # env 0 cut after 3 steps: bootstrap V(s_3)
     assert observed[(1.0, True)] == 1.0 - 101.0  # env 1 terminated after 2 steps: no bootstrap
-    assert len(deltas) == (7 if mode is AutoresetMode.NEXT_STEP else 8)
+    assert len(deltas) == (6 if mode is AutoresetMode.NEXT_STEP else 8)  # NEXT_STEP: one padding step per env
     envs.close()
 
 

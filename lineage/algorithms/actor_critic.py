@@ -5,9 +5,10 @@ rollout → estimate → update → log.
     θ ← θ + α (1/M) Σ_t δ_t ∇_θ log π_θ(a_t|s_t),   w ← w + β (1/M) Σ_t δ_t ∇_w V_w(s_t)
 
 Sutton & Barto 2018, §13.5 "One-step Actor-Critic", run on ``n_envs`` parallel sub-environments: every update uses
-the M = n_envs · n_steps transitions just collected (``n_steps`` = 1 by default: one step of every sub-environment,
-then one update, as Sutton & Barto's online algorithm but batched over the sub-environments — A2C's synchronous
-layout of Mnih et al. 2016 with one-step TD errors instead of n-step returns). Both steps are taken by Adam. The
+the M = n_envs · n_steps transitions just collected (by default 16 sub-environments × 2 steps: Sutton & Barto's
+online algorithm batched over the sub-environments and two consecutive steps — A2C's synchronous layout of Mnih et
+al. 2016 with one-step TD errors instead of n-step returns; every transition's weight is its own one-step δ, never
+a multi-step return). Both steps are taken by Adam. The
 TD error bootstraps from V of the true next observation: from the final observation when a time limit cut the
 episode, from 0 only when the episode terminated (Pardo et al. 2018 "Time Limits in Reinforcement Learning"; claims
 STD-TT-1, STD-TT-2; the vector environment's autoreset is handled by
@@ -55,8 +56,8 @@ class ActorCriticConfig:
     env_id: str = "CartPole-v1"
     total_steps: int = 200_000  # environment steps over all sub-environments
     seed: int = 1
-    n_envs: int = 8
-    n_steps: int = 1  # steps per sub-environment and update (each transition still uses its one-step δ)
+    n_envs: int = 16
+    n_steps: int = 2  # steps per sub-environment and update (each transition still uses its one-step δ)
     learning_rate: float = 1e-3
     value_learning_rate: float = 1e-3
     gamma: float = 0.99

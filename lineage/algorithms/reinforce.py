@@ -55,7 +55,7 @@ class ReinforceConfig:
     total_steps: int = 500_000  # environment steps of the collected episodes
     seed: int = 1
     n_envs: int = 8  # episodes per update
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     gamma: float = 0.99
     convention: str = "C2"  # "C1": w_t = γ^t (∇J_γ); "C2": w_t = 1 (g^γ)
     hidden: int = 64

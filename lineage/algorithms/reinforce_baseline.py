@@ -61,8 +61,8 @@ class ReinforceBaselineConfig:
     seed: int = 1
     n_envs: int = 8  # episodes per update
     learning_rate: float = 1e-3
-    value_learning_rate: float = 1e-3
-    value_epochs: int = 4
+    value_learning_rate: float = 3e-3
+    value_epochs: int = 10
     gamma: float = 0.99
     convention: str = "C2"  # "C1": w_t = γ^t (∇J_γ); "C2": w_t = 1 (g^γ)
     hidden: int = 64
