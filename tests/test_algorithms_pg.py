@@ -27,8 +27,8 @@ CONFIGS = {
     "reinforce_baseline": reinforce_baseline.ReinforceBaselineConfig,
     "actor_critic": actor_critic.ActorCriticConfig,
 }
-# a few thousand steps each: enough to beat the uniform random policy on the smoke seed
-SMOKE_STEPS = {"reinforce": 6000, "reinforce_baseline": 6000, "actor_critic": 8000}
+# a few thousand steps each: where the seed-1 benchmark curves have left the uniform random policy's ~22 behind
+SMOKE_STEPS = {"reinforce": 6000, "reinforce_baseline": 6000, "actor_critic": 16000}
 
 
 @pytest.fixture(autouse=True)
@@ -79,6 +79,7 @@ def test_smoke_run_has_finite_losses_changes_every_parameter_and_beats_a_random_
         assert not torch.equal(tensor, initial[key]), f"{key} did not change"
     updates = len(run.log) if name != "actor_critic" else config.iterations
     assert len(seen) == 1 + updates
+    torch.manual_seed(SMOKE_SEED)  # the sampled evaluation's actions, independent of the tests run before
     trained = evaluate(run.agent, config, episodes=100, greedy=False).mean()
     rng = np.random.default_rng(SMOKE_SEED)
     uniform = evaluate_policy(
