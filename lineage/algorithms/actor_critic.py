@@ -39,6 +39,7 @@ from torch import nn
 
 import lineage
 import lineage.actor_critic
+import lineage.ppo
 from lineage._validation import check_positive_int, check_real, check_unit_interval
 from lineage.algorithms.common import RunLog, TrainResult, check_run, make_envs, seed_everything
 from lineage.algorithms.networks import ValueNetwork, make_policy, observation_size
@@ -63,6 +64,7 @@ class ActorCriticConfig:
     learning_rate: float = 1e-3
     value_learning_rate: float = 1e-3
     gamma: float = 0.99
+    ent_coef: float = 0.01  # c of the entropy bonus c · mean H[π](s) (Williams & Peng 1991)
     hidden: int = 64
     max_grad_norm: float | None = None
     autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP
@@ -77,6 +79,7 @@ class ActorCriticConfig:
         for name in ("learning_rate", "value_learning_rate"):
             check_real(name, getattr(self, name), minimum=0.0, inclusive=False)
         check_unit_interval("gamma", self.gamma)
+        check_real("ent_coef", self.ent_coef, minimum=0.0)
         if self.max_grad_norm is not None:
             check_real("max_grad_norm", self.max_grad_norm, minimum=0.0, inclusive=False)
 
@@ -242,7 +245,9 @@ def update(
     """
     m = len(deltas)
     obs = torch.as_tensor(batch.observations, dtype=torch.float32)
-    logp = agent.policy.distribution(obs).log_prob(torch.as_tensor(batch.actions))
+    logits = agent.policy.logits(obs)
+    logp = torch.distributions.Categorical(logits=logits, validate_args=False).log_prob(torch.as_tensor(batch.actions))
+    entropy = lineage.ppo.categorical_entropy(logits).mean()
     (actor_sum,) = lineage.actor_critic.actor_direction(
         logp[:, None], torch.as_tensor(deltas, dtype=torch.float32), discount=1.0
     )
@@ -255,7 +260,7 @@ def update(
         v[:, None],
         gamma=config.gamma,
     )
-    actor_objective, critic_objective = actor_sum / m, critic_sum / m
+    actor_objective, critic_objective = actor_sum / m + config.ent_coef * entropy, critic_sum / m
     for objective, optimizer, module in (
         (-actor_objective, actor_optimizer, agent.policy),
         (critic_objective, critic_optimizer, agent.value),
