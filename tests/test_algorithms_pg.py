@@ -136,18 +136,19 @@ def test_reinforce_baseline_calls_the_verified_functions(monkeypatch):
     }
 
 
-@pytest.mark.claim("AC-15", "AC-19", "STD-TT-1")
+@pytest.mark.claim("AC-15", "AC-19", "STD-TT-1", "STD-PPO-4")
 def test_actor_critic_calls_the_verified_functions(monkeypatch):
-    """AC-15, AC-19, STD-TT-1: every update takes δ from lineage.td_errors, the actor's direction from
-    lineage.actor_critic.actor_direction and the critic's semi-gradient from
-    lineage.actor_critic.critic_loss_gradient."""
+    """AC-15, AC-19, STD-TT-1, STD-PPO-4: every update takes δ from lineage.td_errors, the actor's direction from
+    lineage.actor_critic.actor_direction, the critic's semi-gradient from lineage.actor_critic.critic_loss_gradient
+    and the entropy bonus from lineage.ppo.categorical_entropy."""
     calls = {}
     patch(monkeypatch, calls, lineage, "td_errors")
     patch(monkeypatch, calls, lineage.actor_critic, "actor_direction", "critic_loss_gradient")
+    patch(monkeypatch, calls, lineage.ppo, "categorical_entropy")
     config = short("actor_critic", n_envs=4, n_steps=8, total_steps=320)
     actor_critic.train(config, log=quiet)
     n = config.iterations
-    assert calls == {"td_errors": n, "actor_direction": n, "critic_loss_gradient": n}
+    assert calls == {"td_errors": n, "actor_direction": n, "critic_loss_gradient": n, "categorical_entropy": n}
 
 
 def per_step_gradients(values: torch.Tensor, module: torch.nn.Module) -> torch.Tensor:
@@ -205,8 +206,9 @@ def test_reinforce_surrogate_gradient_is_the_verified_estimate(convention):
 def test_actor_critic_update_directions_are_the_verified_ones():
     """AC-15, AC-19: the gradients the one-step Actor-Critic's update hands to Adam are (1/M) times
     lineage.actor_critic.actor_direction(∇log π, δ) (ascent) and (1/M) times
-    lineage.actor_critic.critic_loss_gradient(…, ∇V) (descent), with the per-step gradients from autograd."""
-    config = short("actor_critic", n_envs=3, n_steps=6, hidden=4)
+    lineage.actor_critic.critic_loss_gradient(…, ∇V) (descent), with the per-step gradients from autograd (the
+    plain algorithm: no entropy bonus)."""
+    config = short("actor_critic", n_envs=3, n_steps=6, hidden=4, ent_coef=0.0)
     envs = make_envs(config.env_id, config.n_envs, config.seed, config.autoreset_mode)
     torch.manual_seed(0)
     agent = actor_critic.make_agent(config, envs)
@@ -352,6 +354,7 @@ BAD = [(name, f, v) for name in MODULES for f, v in BAD_FIELDS]
 BAD += [(name, "convention", "C3") for name in ("reinforce", "reinforce_baseline")]
 BAD += [(name, "value_learning_rate", 0.0) for name in ("reinforce_baseline", "actor_critic")]
 BAD += [("reinforce_baseline", "value_epochs", True), ("actor_critic", "n_steps", 0)]
+BAD += [("actor_critic", "ent_coef", -0.1)]
 
 
 @pytest.mark.claim("PG-8")
