@@ -127,7 +127,7 @@ def test_array_rule_float32_symbolic_and_arguments_named():
     a, b = sympy.symbols("a b", real=True)
     exact = bradley_terry_loss(np.array([a], dtype=object), np.array([b], dtype=object))
     assert sympy.simplify(sympy.sympify(exact.item()) - sympy.log(1 + sympy.exp(b - a))) == 0
-    with pytest.raises(ValueError, match="^rejected_scores:"):
+    with pytest.raises(ValueError, match=r"^rejected_scores:"):
         bradley_terry_loss([1.0, 2.0], [1.0])
-    with pytest.raises(ValueError, match="^chosen_scores:"):
+    with pytest.raises(ValueError, match=r"^chosen_scores:"):
         bradley_terry_loss([float("nan")], [1.0])

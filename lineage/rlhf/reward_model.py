@@ -35,8 +35,7 @@ def bradley_terry_loss(chosen_scores, rejected_scores):
     """
     backend, (chosen, rejected) = per_sample_floats(chosen_scores=chosen_scores, rejected_scores=rejected_scores)
     xp, margin = backend.xp, chosen - rejected
-    if backend.is_symbolic:
-        terms = xp.log(1 + xp.exp(-margin))
-    else:
-        terms = xp.logaddexp(xp.zeros_like(margin), -margin)  # log(1 + e^{−Δ}) without overflow
+    # log(1 + e^{−Δ}): exactly in a symbolic call, else as logaddexp(0, −Δ), which cannot overflow
+    symbolic = backend.is_symbolic
+    terms = xp.log(1 + xp.exp(-margin)) if symbolic else xp.logaddexp(xp.zeros_like(margin), -margin)
     return backend.scalar(terms.mean())
