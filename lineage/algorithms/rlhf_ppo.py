@@ -174,14 +174,39 @@ class RLHFPPOConfig:
 
 
 def response_mask(tokens: np.ndarray) -> np.ndarray:
-    """valid[b, t] = no EOS among tokens[b, :t]: the tokens up to and including the first EOS, ``[B, L]`` bool."""
+    """Which positions belong to the response: the tokens up to and including the first EOS.
+
+        valid[b, t] = (#{k < t : tokens[b, k] = EOS} = 0)
+
+    (the EOS/padding layout of RLHF batches, Ziegler et al. 2019 "Fine-Tuning Language Models from Human
+    Preferences"; the score sits on the EOS, claim STD-RLHF-1; notes §PPO, RLHF part).
+
+    Args:
+        tokens: token ids, ``[B, L]`` (or ``[L]``).
+
+    Returns:
+        The bool mask, same shape.
+    """
     ended = np.cumsum(np.asarray(tokens) == EOS, axis=-1) - (np.asarray(tokens) == EOS)
     return ended == 0
 
 
 def prefix_rows(tokens: np.ndarray, vocab_size: int) -> np.ndarray:
-    """The row of a next-token table holding π(· | y_<t) for every position, ``[B, L]``: the prefixes of t tokens
-    start at Σ_{k<t} V^k, y_<t read in base V (the order of :meth:`AutoregressivePolicy.prefix_rows`)."""
+    """The row of a next-token table holding π(· | y_<t) for every position (the order of
+    :meth:`lineage.rlhf.AutoregressivePolicy.prefix_rows`):
+
+        row(y_<t) = Σ_{k<t} V^k + Σ_{k<t} y_k V^(t−1−k)
+
+    (a table of π(y_t | x, y_<t), the chain rule of Ziegler et al. 2019 "Fine-Tuning Language Models from Human
+    Preferences", §2; claim STD-RLHF-2; notes §PPO, RLHF part). Padding (PAD) positions get rows nobody reads.
+
+    Args:
+        tokens: token ids, ``[B, L]``.
+        vocab_size: V.
+
+    Returns:
+        The rows, int64 ``[B, L]``.
+    """
     tokens = np.asarray(tokens)
     rows, code, offset = np.zeros(tokens.shape, dtype=np.int64), np.zeros(tokens.shape[0], dtype=np.int64), 0
     for t in range(tokens.shape[1]):
@@ -192,7 +217,19 @@ def prefix_rows(tokens: np.ndarray, vocab_size: int) -> np.ndarray:
 
 
 def after_eos_rows(config: RLHFPPOConfig) -> np.ndarray:
-    """Which rows of a next-token table follow an EOS (never part of a response: the uniform filler), ``[R]``."""
+    """Which rows of a next-token table follow an EOS: never part of a response, they hold the uniform filler.
+
+        after_eos[row(y_<t)] = (EOS ∈ y_<t)
+
+    (the responses of Ziegler et al. 2019 "Fine-Tuning Language Models from Human Preferences" end at EOS; claim
+    STD-RLHF-2; notes §PPO, RLHF part).
+
+    Args:
+        config: the token environment.
+
+    Returns:
+        The bool flags, ``[Σ_{t<L} V^t]``.
+    """
     rows = np.zeros(config.prefixes, dtype=bool)
     offset = 1
     for t in range(1, config.max_length):
@@ -203,8 +240,20 @@ def after_eos_rows(config: RLHFPPOConfig) -> np.ndarray:
 
 
 def hidden_weights(config: RLHFPPOConfig) -> np.ndarray:
-    """The hidden scoring rule as per-token weights, ``[P, V]``: +1 for the prompt's wanted token
-    w(x) = 1 + x mod (V − 1), −½ for every other content token, +½ for EOS; s(x, y) = Σ_t weights[x, y_t]."""
+    """The hidden scoring rule that labels the preference pairs, as per-token weights:
+
+        s(x, y) = Σ_t weights[x, y_t],   weights[x, w(x)] = 1,  weights[x, EOS] = ½,  −½ for the other tokens,
+        w(x) = 1 + x mod (V − 1)
+
+    (the labeller of Christiano et al. 2017 "Deep Reinforcement Learning from Human Preferences", replaced by a
+    documented rule; claims PPO-2, RLHF-1; notes §PPO, RLHF part).
+
+    Args:
+        config: ``n_prompts`` and ``vocab_size``.
+
+    Returns:
+        The weights, float64 ``[P, V]``.
+    """
     weights = np.full((config.n_prompts, config.vocab_size), -0.5)
     weights[:, EOS] = 0.5
     weights[np.arange(config.n_prompts), 1 + np.arange(config.n_prompts) % (config.vocab_size - 1)] = 1.0
@@ -212,7 +261,22 @@ def hidden_weights(config: RLHFPPOConfig) -> np.ndarray:
 
 
 def bag_of_tokens_scores(weights, prompts, tokens, mask):
-    """s(x_b, y_b) = Σ_t mask[b, t]·weights[x_b, y_b,t], ``[B]`` (numpy or torch, following ``weights``)."""
+    """The score of a bag-of-tokens model (the hidden rule's and the reward model's form):
+
+        s(x_b, y_b) = Σ_t mask[b, t] · weights[x_b, y_b,t]
+
+    (a reward model scoring whole responses, Ziegler et al. 2019 "Fine-Tuning Language Models from Human
+    Preferences"; claims PPO-2, RLHF-1; notes §PPO, RLHF part).
+
+    Args:
+        weights: ``[P, V]``, numpy or torch (the result follows it, differentiable in torch).
+        prompts: ``[B]`` prompt ids.
+        tokens: ``[B, L]`` token ids (padding anything, masked).
+        mask: ``[B, L]`` bool.
+
+    Returns:
+        The scores, ``[B]``.
+    """
     if isinstance(weights, torch.Tensor):
         prompts, tokens, mask = (torch.as_tensor(a) for a in (prompts, tokens, mask))
         safe = torch.where(mask, tokens, torch.zeros_like(tokens))
@@ -283,9 +347,9 @@ class Agent(nn.Module):
 
 
 def make_policy(config: RLHFPPOConfig) -> TablePolicy:
-    """The initial policy (also the reference): logits N(0, reference_scale²) from torch's seeded generator, the
-    rows after an EOS 0 (uniform filler). Ziegler et al. 2019 "Fine-Tuning Language Models from Human
-    Preferences" start π and π_ref from the same pretrained model; claims PPO-2, RLHF-2; notes §PPO.
+    """The initial policy (also the reference): θ[x, row, v] ~ N(0, reference_scale²) from torch's seeded
+    generator, θ = 0 (uniform filler) on the rows after an EOS. Ziegler et al. 2019 "Fine-Tuning Language Models
+    from Human Preferences" start π and π_ref from the same pretrained model; claims PPO-2, RLHF-2; notes §PPO.
 
     Args:
         config: the run's configuration.
@@ -316,8 +380,19 @@ class Preferences:
 
 
 def sample_responses(policies: list[AutoregressivePolicy], prompts: np.ndarray, rng: np.random.Generator):
-    """Responses y ~ π(·|x) for each prompt, drawn from the exact sequence probabilities: tokens ``[N, L]`` with
-    PAD after the EOS, and their mask."""
+    """Responses y ~ π(·|x) for each prompt, drawn from the exact probabilities π(y|x) = Π_t π(y_t|x, y_<t) of
+    the V^L sequences (the filler after EOS drawn too, then replaced by PAD): the pairs of Ziegler et al. 2019
+    "Fine-Tuning Language Models from Human Preferences" are sampled from the initial policy. Claims PPO-2,
+    STD-RLHF-2; notes §PPO (RLHF part).
+
+    Args:
+        policies: π(·|x) per prompt.
+        prompts: ``[N]`` prompt ids.
+        rng: NumPy generator.
+
+    Returns:
+        ``(tokens, mask)``: ``[N, L]`` token ids with PAD after the EOS, and the bool mask.
+    """
     sequences, index = policies[0].sequences, np.zeros(len(prompts), dtype=np.int64)
     for x, policy in enumerate(policies):
         chosen = prompts == x
@@ -424,9 +499,9 @@ class Batch:
 @torch.no_grad()
 def rollout(agent: Agent, config: RLHFPPOConfig) -> Batch:
     """``batch_size`` responses, prompts uniform, tokens sampled from π_θ one position at a time (torch's seeded
-    generator), with log π_old, log π_ref and V_old of every position and the frozen reward model's score of each
-    response. Ziegler et al. 2019 "Fine-Tuning Language Models from Human Preferences", §2: π_old samples, π_ref
-    scores the same tokens; claims RLHF-3, PPO-2; notes §PPO (RLHF part).
+    generator), y_t ~ π_old(· | x, y_<t) with π_old = π_θ, and log π_old, log π_ref and V_old of every position and the frozen
+    reward model's score of each response. Ziegler et al. 2019 "Fine-Tuning Language Models from Human
+    Preferences", §2: π_old samples, π_ref scores the same tokens; claims RLHF-3, PPO-2; notes §PPO (RLHF part).
 
     Args:
         agent: the four models.
@@ -700,8 +775,20 @@ class RLHFResult(TrainResult):
 
 
 def ranking_agreement(oracle: Oracle) -> float:
-    """The fraction of pairs of distinct responses to one prompt that r_φ and the hidden s order alike (pairs tied
-    in s skipped), over all prompts."""
+    """How well the learned reward model ranks the responses like the hidden rule:
+
+        agreement = #{(x, y, y′) : sign(r_φ(x, y) − r_φ(x, y′)) = sign(s(x, y) − s(x, y′)) ≠ 0} / #{s(x, y) ≠ s(x, y′)}
+
+    over the ordered pairs of distinct responses to each prompt (the reward-model accuracy of Ouyang et al. 2022
+    "Training language models to follow instructions with human feedback", measured exactly; claims PPO-2,
+    RLHF-1; notes §PPO, RLHF part).
+
+    Args:
+        oracle: r_φ and s on the sequences, and the distinct responses.
+
+    Returns:
+        The fraction, a Python float in [0, 1].
+    """
     agree = total = 0
     for reward, hidden in zip(oracle.reward[:, oracle.distinct], oracle.hidden[:, oracle.distinct], strict=True):
         by_reward, by_hidden = np.sign(reward[:, None] - reward[None, :]), np.sign(hidden[:, None] - hidden[None, :])
