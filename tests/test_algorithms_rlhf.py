@@ -37,10 +37,10 @@ def short(**overrides) -> RLHFPPOConfig:
 
 @pytest.fixture(scope="module")
 def smoke():
-    """One run of 12 iterations × 256 responses on a fixed seed (the default hyper-parameters), with the initial
-    policy and critic kept."""
+    """One run of 32 iterations × 256 responses on a fixed seed (the default hyper-parameters), with the initial
+    policy kept."""
     torch.set_num_threads(1)
-    config = RLHFPPOConfig(total_steps=3072, seed=SMOKE_SEED)
+    config = RLHFPPOConfig(total_steps=8192, seed=SMOKE_SEED)
     initial = {}
     original = rlhf_ppo.make_policy
 
@@ -59,16 +59,18 @@ def smoke():
 
 @pytest.mark.claim("STD-RLHF-3", "STD-RLHF-2", "PPO-5")
 def test_smoke_run_brings_the_policy_to_the_closed_form_optimum(smoke, result):
-    """STD-RLHF-3, STD-RLHF-2, PPO-5: 3072 responses of RLHF-PPO take the exact KL(π ‖ π*) (π* ∝ π_ref·e^{r_φ/β}
-    with the learned r_φ; uniform mean over prompts) from its initial value to below a tenth of it and below 0.1
-    nats, while E_π[r_φ] and the hidden score rise and KL(π ‖ π_ref) grows from 0; losses are finite and every
-    reachable row of the policy table and the critic moves."""
+    """STD-RLHF-3, STD-RLHF-2, PPO-5: 8192 responses of RLHF-PPO take the exact KL(π ‖ π*) (π* ∝ π_ref·e^{r_φ/β}
+    with the learned r_φ; uniform mean over prompts) from about 2 nats to below 0.02 nats, while E_π[r_φ] and the
+    hidden score rise and KL(π ‖ π_ref) grows from 0; losses are finite and every reachable row of the policy
+    table and the critic moves. Correct runs end at 0.0018–0.0036 nats (seeds 0–3); the 0.02 bound catches
+    runs that optimise another objective: γ = 0.9 in GAE, or rewards whitened with their mean kept (a per-token
+    bonus), end at 0.048–0.056; no KL penalty, or twice β, at 0.46–0.51 (measured at 3072 responses)."""
     config, initial, run = smoke
     first, last = run.curve[0], run.final
-    assert len(run.curve) == config.iterations + 1 and run.steps == 3072
+    assert len(run.curve) == config.iterations + 1 and run.steps == 8192
     assert run.losses and np.isfinite(run.losses).all()
     assert first.kl_to_reference == 0.0
-    assert last.kl_to_optimum < min(0.1 * first.kl_to_optimum, 0.1)
+    assert last.kl_to_optimum < 0.02 < first.kl_to_optimum / 50
     assert last.reward > first.reward + 0.5 and last.hidden_score > first.hidden_score + 0.5
     assert last.kl_to_reference > 0.1
     reachable = ~torch.as_tensor(rlhf_ppo.after_eos_rows(config))

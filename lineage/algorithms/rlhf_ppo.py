@@ -499,8 +499,8 @@ class Batch:
 @torch.no_grad()
 def rollout(agent: Agent, config: RLHFPPOConfig) -> Batch:
     """``batch_size`` responses, prompts uniform, tokens sampled from π_θ one position at a time (torch's seeded
-    generator), y_t ~ π_old(· | x, y_<t) with π_old = π_θ, and log π_old, log π_ref and V_old of every position and the frozen
-    reward model's score of each response. Ziegler et al. 2019 "Fine-Tuning Language Models from Human
+    generator), y_t ~ π_old(· | x, y_<t) with π_old = π_θ, and log π_old, log π_ref and V_old of every position
+    and the frozen reward model's score of each response. Ziegler et al. 2019 "Fine-Tuning Language Models from Human
     Preferences", §2: π_old samples, π_ref scores the same tokens; claims RLHF-3, PPO-2; notes §PPO (RLHF part).
 
     Args:
