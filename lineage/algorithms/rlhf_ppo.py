@@ -111,7 +111,7 @@ class RLHFPPOConfig:
     anneal_lr: bool = True
     lam: float = 0.95
     clip_eps: float = 0.2
-    clip_value_eps: float = 0.2  # ε of lineage.ppo.value_loss ("max" form)
+    clip_value_eps: float | None = None  # None: the unclipped L^VF; ε > 0: the clipped "max" form
     vf_coef: float = 0.5
     whiten_advantages: bool = True
     threshold: float | None = None  # KL(π ‖ π*) goal in nats; None: 0.05
@@ -137,8 +137,10 @@ class RLHFPPOConfig:
         check_real("reference_scale", self.reference_scale, minimum=0.0)
         if self.labels not in LABELS:
             raise ValueError(f"labels: expected one of {LABELS}, got {self.labels!r}")
-        for name in ("rm_learning_rate", "learning_rate", "clip_value_eps"):
+        for name in ("rm_learning_rate", "learning_rate"):
             check_real(name, getattr(self, name), minimum=0.0, inclusive=False)
+        if self.clip_value_eps is not None:
+            check_real("clip_value_eps", self.clip_value_eps, minimum=0.0, inclusive=False)
         check_unit_interval("lam", self.lam)
         check_ratio_clip("clip_eps", self.clip_eps)
         check_real("vf_coef", self.vf_coef, minimum=0.0)
@@ -620,6 +622,7 @@ def update(
         The :class:`UpdateStats`.
     """
     size = math.ceil(config.batch_size / config.n_minibatches)
+    value_variant = "unclipped" if config.clip_value_eps is None else "max"
     tokens = batch.safe_tokens
     stats = UpdateStats()
     for _ in range(config.n_epochs):
@@ -633,7 +636,11 @@ def update(
             clip_loss = lineage.ppo.ppo_clip_loss(logp_new, logp_old, adv, clip_eps=config.clip_eps)
             v_new = agent.value(batch.prompts[idx], batch.rows[idx])[valid]
             v_loss = lineage.ppo.value_loss(
-                v_new, batch.values[idx][valid], returns[idx][valid], clip_eps=config.clip_value_eps
+                v_new,
+                batch.values[idx][valid],
+                returns[idx][valid],
+                clip_eps=config.clip_value_eps,
+                variant=value_variant,
             )
             entropy = lineage.ppo.categorical_entropy(dist.logits[valid])
             loss = lineage.ppo.combined_loss(clip_loss, v_loss, entropy, vf_coef=config.vf_coef, ent_coef=0.0)
