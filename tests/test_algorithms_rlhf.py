@@ -146,7 +146,8 @@ def test_the_algorithm_calls_the_verified_functions(monkeypatch):
     lineage.rlhf.token_rewards, the advantages and targets from lineage.gae and lineage.lambda_returns, whitened by
     lineage.rlhf.whiten; the losses from lineage.ppo (ppo_clip_loss, value_loss, combined_loss); the reward model
     from lineage.rlhf.bradley_terry_loss; π* from lineage.rlhf.kl_regularized_optimum and every KL from
-    lineage.rlhf.sequence_kl — patched where the algorithm looks them up, they are seen called."""
+    lineage.rlhf.sequence_kl — patched where the algorithm looks them up, they are seen called; ``on_update`` sees
+    the agent before the first update and after each."""
     calls = dict.fromkeys(
         ["token_rewards", "gae", "lambda_returns", "whiten", "ppo_clip_loss", "value_loss", "combined_loss"], 0
     ) | dict.fromkeys(["bradley_terry_loss", "kl_regularized_optimum", "sequence_kl"], 0)
@@ -165,7 +166,9 @@ def test_the_algorithm_calls_the_verified_functions(monkeypatch):
     for name in ("ppo_clip_loss", "value_loss", "combined_loss"):
         monkeypatch.setattr(lineage.ppo, name, spy(name, getattr(lineage.ppo, name)))
     config = short()
-    rlhf_ppo.train(config, log=lambda line: None)
+    seen = []
+    run = rlhf_ppo.train(config, log=lambda line: None, on_update=seen.append)
+    assert len(seen) == config.iterations + 1 and all(agent is run.agent for agent in seen)
     updates = config.iterations * config.n_epochs * config.n_minibatches
     points = config.iterations + 1
     assert calls == {
