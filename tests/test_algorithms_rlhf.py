@@ -211,6 +211,7 @@ def test_the_algorithm_calls_the_verified_functions(monkeypatch):
         ("vf_coef", -1.0),
         ("whiten_advantages", "yes"),
         ("threshold", 0.0),
+        ("threshold", None),
         ("window", 0),
     ],
 )
@@ -249,3 +250,18 @@ def test_evaluation_summary_and_curve_data(smoke, tmp_path):
     )
     lines = rlhf_ppo.write_curve(run, tmp_path / "curve.csv").read_text().splitlines()
     assert lines[0].startswith("steps,kl_to_optimum,reward,kl_to_reference") and len(lines) == len(rows) + 1
+
+
+@pytest.mark.claim("PPO-5", "STD-RLHF-3")
+def test_learn_runs_rlhf_ppo_on_the_token_environment(capsys):
+    """PPO-5, STD-RLHF-3: ``python -m lineage.learn rlhf_ppo tokens`` logs each iteration and ends with the steps to
+    KL(π‖π*) ≤ 0.05 and the mean KL-penalised return of fresh responses; a gymnasium id is refused naming env_id."""
+    from lineage.learn import main
+
+    main(["rlhf_ppo", "tokens", "--seed", "0", "--steps", "512", "--eval-episodes", "3", "--no-progress"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines[:2]] == [["iter", "1/2"], ["iter", "2/2"]]
+    assert lines[-1].startswith("rlhf_ppo tokens seed 0: steps to 0.05: ")
+    with pytest.raises(SystemExit):
+        main(["rlhf_ppo", "CartPole-v1"])
+    assert "env_id: RLHF-PPO runs on the enumerable token environment" in capsys.readouterr().err

@@ -86,8 +86,9 @@ LABELS = ("bradley_terry", "deterministic")
 class RLHFPPOConfig:
     """Hyper-parameters of an RLHF-PPO run on the token environment (``env_id="tokens"``). ``total_steps`` counts
     sampled responses (one episode each, at most ``max_length`` tokens). Every field is checked on construction: a
-    bad value raises ``ValueError`` naming the field. ``threshold`` is the KL(π ‖ π*) to reach, in nats (None: the
-    goal 0.05); ``steps_to_threshold`` is the number of responses sampled when the exact KL first gets there."""
+    bad value raises ``ValueError`` naming the field. ``threshold`` is the KL(π ‖ π*) to reach, in nats (the goal
+    0.05; not a return, and never None: the token environment has no gymnasium threshold); ``steps_to_threshold``
+    is the number of responses sampled when the exact KL first gets there."""
 
     env_id: str = ENV_ID
     total_steps: int = 16_384  # responses sampled over the run (64 iterations of 256)
@@ -114,7 +115,7 @@ class RLHFPPOConfig:
     clip_value_eps: float | None = None  # None: the unclipped L^VF; ε > 0: the clipped "max" form
     vf_coef: float = 0.5
     whiten_advantages: bool = True
-    threshold: float | None = None  # KL(π ‖ π*) goal in nats; None: 0.05
+    threshold: float = 0.05  # the KL(π ‖ π*) goal, nats
     window: int = 100
     progress: bool = False
 
@@ -147,8 +148,9 @@ class RLHFPPOConfig:
         for name in ("anneal_lr", "whiten_advantages", "progress"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
-        if self.threshold is not None:
-            check_real("threshold", self.threshold, minimum=0.0, inclusive=False)
+        if self.threshold is None:
+            raise ValueError("threshold: expected the KL(π ‖ π*) goal in nats (> 0), got None")
+        check_real("threshold", self.threshold, minimum=0.0, inclusive=False)
         if self.batch_size < self.n_minibatches:
             raise ValueError(f"n_minibatches: {self.n_minibatches} exceeds the batch of {self.batch_size} responses")
 
@@ -157,10 +159,6 @@ class RLHFPPOConfig:
         """Not a setting: the responses are sampled from the policy table, not from a gymnasium vector env (kept
         so that :func:`lineage.algorithms.common.check_run` reads the contract it reads from every config)."""
         return AutoresetMode.NEXT_STEP
-
-    @property
-    def kl_goal(self) -> float:
-        return 0.05 if self.threshold is None else self.threshold
 
     @property
     def iterations(self) -> int:
@@ -827,7 +825,7 @@ def train(
 
     Returns:
         An :class:`RLHFResult`: steps_to_threshold is the number of responses at which KL(π ‖ π*) first reached
-        ``config.kl_goal`` (None if never).
+        ``config.threshold`` (None if never).
     """
     seed_everything(config.seed)
     policy = make_policy(config)
@@ -853,7 +851,7 @@ def train(
         exact = exact_check(agent, oracle, config)
         result.curve.append(exact)
         result.curve_steps.append(steps)
-        if result.steps_to_threshold is None and exact.kl_to_optimum <= config.kl_goal:
+        if result.steps_to_threshold is None and exact.kl_to_optimum <= config.threshold:
             result.steps_to_threshold = steps
         return exact
 
@@ -928,7 +926,7 @@ def summary(result: RLHFResult, config: RLHFPPOConfig) -> str:
     reached = "not reached" if result.steps_to_threshold is None else f"reached at {result.steps_to_threshold}"
     return (
         f"rlhf_ppo {config.env_id} seed {config.seed}: KL(π‖π*) {first.kl_to_optimum:.4f} → {last.kl_to_optimum:.4f} "
-        f"nats (mean over {config.n_prompts} prompts; goal {config.kl_goal:g}: {reached}); E[r_φ] "
+        f"nats (mean over {config.n_prompts} prompts; goal {config.threshold:g}: {reached}); E[r_φ] "
         f"{first.reward:+.3f} → {last.reward:+.3f}; KL(π‖π_ref) {last.kl_to_reference:.3f}; J {last.objective:+.4f} "
         f"of J* {last.optimal_objective:+.4f}; hidden score {first.hidden_score:+.3f} → {last.hidden_score:+.3f}; "
         f"reward model: {config.n_pairs} pairs, BT loss {result.reward_model_loss:.4f}, ranking agreement "
