@@ -152,9 +152,12 @@ def test_the_algorithm_calls_the_verified_functions(monkeypatch):
         ["token_rewards", "gae", "lambda_returns", "whiten", "ppo_clip_loss", "value_loss", "combined_loss"], 0
     ) | dict.fromkeys(["bradley_terry_loss", "kl_regularized_optimum", "sequence_kl"], 0)
 
+    keywords = []
+
     def spy(name, function):
         def wrapper(*args, **kwargs):
             calls[name] += 1
+            keywords.append((name, kwargs))
             return function(*args, **kwargs)
 
         return wrapper
@@ -183,6 +186,10 @@ def test_the_algorithm_calls_the_verified_functions(monkeypatch):
         "kl_regularized_optimum": config.n_prompts,
         "sequence_kl": 3 * config.n_prompts * points,
     }
+    # no entropy bonus (it would move the optimum), β as configured, γ = 1: π* is the optimum being trained for
+    assert {kw["ent_coef"] for name, kw in keywords if name == "combined_loss"} == {0.0}
+    assert {kw["beta"] for name, kw in keywords if name == "token_rewards"} == {config.beta}
+    assert {kw["gamma"] for name, kw in keywords if name in ("gae", "lambda_returns")} == {1.0}
 
 
 @pytest.mark.parametrize(
