@@ -5,7 +5,8 @@ in :mod:`lineage.tabular`."""
 
 from lineage.optim.conjugate_gradient import conjugate_gradient
 from lineage.optim.fisher import fisher_vector_product
+from lineage.optim.hessian_vector import hessian_vector_product
 from lineage.optim.line_search import trpo_line_search
 from lineage.optim.natural import natural_step
 
-__all__ = ["conjugate_gradient", "fisher_vector_product", "natural_step", "trpo_line_search"]
+__all__ = ["conjugate_gradient", "fisher_vector_product", "hessian_vector_product", "natural_step", "trpo_line_search"]
