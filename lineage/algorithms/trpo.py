@@ -345,7 +345,8 @@ def update(
         order = torch.as_tensor(generator.permutation(n))
         for start in range(0, n, size):
             idx = order[start : start + size]
-            loss = lineage.ppo.value_loss(agent.value(obs[idx]), values_old[idx], ret[idx], clip_eps=None, variant="unclipped")
+            v_new = agent.value(obs[idx])
+            loss = lineage.ppo.value_loss(v_new, values_old[idx], ret[idx], clip_eps=None, variant="unclipped")
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

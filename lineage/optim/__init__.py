@@ -1,5 +1,6 @@
 """TRPO's optimisation pieces (notes §TRPO; Schulman et al. 2015, Appendix C): the conjugate-gradient solver, the
-Fisher-vector product of the mean KL, the natural step scaled to the trust region and the backtracking line search
+Fisher-vector product of the mean KL (closed form for a linear softmax policy; by double backward, the Hessian-vector
+product, for any differentiable policy), the natural step scaled to the trust region and the backtracking line search
 (claims STD-CG-1, STD-NG-1, STD-NG-2, TRPO-13). The exact tabular Fisher matrix and natural policy gradient live
 in :mod:`lineage.tabular`."""
 

@@ -51,7 +51,9 @@ def hessian_vector_product(function, theta, v, *, damping: float):
         point = theta.detach().clone().requires_grad_(True)
         value = function(point)
         if not isinstance(value, torch.Tensor) or value.ndim != 0:
-            raise ValueError(f"function: expected a 0-d tensor f(θ), got {type(value).__name__} {getattr(value, 'shape', '')}")
+            raise ValueError(
+                f"function: expected a 0-d tensor f(θ), got {type(value).__name__} {getattr(value, 'shape', '')}"
+            )
         (gradient,) = torch.autograd.grad(value, point, create_graph=True)
         if not gradient.requires_grad:  # f is linear in θ: the Hessian is 0
             return damping * v
