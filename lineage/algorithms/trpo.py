@@ -350,7 +350,7 @@ def update(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            stats.losses.append(float(loss))
+            stats.losses.append(float(loss.detach()))
     stats.value_loss = float(np.mean(stats.losses))
     agent.last_update = stats
     return stats
