@@ -45,7 +45,7 @@ from lineage.algorithms.rollout import Rollout, VectorRollout
 # TRPOConfig). Any other environment takes GENERIC.
 GENERIC = {"n_envs": 2, "n_steps": 1024, "gamma": 0.99, "lam": 0.95, "max_kl": 0.01}
 ENV_DEFAULTS = {
-    "CartPole-v1": {"n_envs": 2, "n_steps": 1024, "gamma": 0.99, "lam": 0.95, "max_kl": 0.01},
+    "CartPole-v1": {"n_envs": 2, "n_steps": 512, "gamma": 0.99, "lam": 0.95, "max_kl": 0.02},
     "Pendulum-v1": {"n_envs": 4, "n_steps": 1000, "gamma": 0.95, "lam": 0.95, "max_kl": 0.02},
 }
 
