@@ -29,6 +29,7 @@ RESULTS = ROOT / "results"
 # registered algorithm is here).
 BENCHMARKS: dict[str, dict[str, int | None]] = {
     "ppo_clip": {"CartPole-v1": 100_000},
+    "trpo": {"CartPole-v1": 100_000, "Pendulum-v1": 300_000},
 }
 
 # Stable-Baselines3's PPO with PPO-clip's CartPole hyper-parameters (lineage.algorithms.ppo_clip.PPOClipConfig): 4

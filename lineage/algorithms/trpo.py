@@ -44,23 +44,23 @@ from lineage.algorithms.rollout import Rollout, VectorRollout
 # Per-environment defaults of the fields left None (TRPOConfig.__post_init__), measured with ``python -m lineage.learn
 # trpo ENV --seed 1``: CartPole-v1 reached 475 after 72,704 steps, Pendulum-v1 reached −200 after 160,000 steps.
 # Any other environment takes GENERIC.
-GENERIC = {"n_envs": 2, "n_steps": 1024, "gamma": 0.99, "lam": 0.95, "max_kl": 0.01}
+GENERIC = {"total_steps": 100_000, "n_envs": 2, "n_steps": 1024, "gamma": 0.99, "lam": 0.95, "max_kl": 0.01}
 ENV_DEFAULTS = {
-    "CartPole-v1": {"n_envs": 2, "n_steps": 512, "gamma": 0.99, "lam": 0.95, "max_kl": 0.02},
-    "Pendulum-v1": {"n_envs": 4, "n_steps": 1000, "gamma": 0.95, "lam": 0.95, "max_kl": 0.02},
+    "CartPole-v1": {"total_steps": 100_000, "n_envs": 2, "n_steps": 512, "gamma": 0.99, "lam": 0.95, "max_kl": 0.02},
+    "Pendulum-v1": {"total_steps": 300_000, "n_envs": 4, "n_steps": 1000, "gamma": 0.95, "lam": 0.95, "max_kl": 0.02},
 }
 
 
 @dataclass(frozen=True)
 class TRPOConfig:
-    """Hyper-parameters of a TRPO run. The fields left None (``n_envs``, ``n_steps``, ``gamma``, ``lam``,
-    ``max_kl``) take the per-environment defaults of ``ENV_DEFAULTS[env_id]`` in ``__post_init__`` (``GENERIC``
+    """Hyper-parameters of a TRPO run. The fields left None (``total_steps``, ``n_envs``, ``n_steps``, ``gamma``,
+    ``lam``, ``max_kl``) take the per-environment defaults of ``ENV_DEFAULTS[env_id]`` in ``__post_init__`` (``GENERIC``
     for an environment not listed), so ``TRPOConfig(env_id=..., seed=..., total_steps=...)`` is a tuned run; a
     value given explicitly wins. Every field is checked on construction: a bad value raises ``ValueError`` naming
     the field."""
 
     env_id: str = "CartPole-v1"
-    total_steps: int = 100_000  # environment steps over all sub-environments
+    total_steps: int | None = None  # environment steps over all sub-environments
     seed: int = 1
     n_envs: int | None = None
     n_steps: int | None = None  # T per sub-environment and iteration
