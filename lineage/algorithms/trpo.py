@@ -372,7 +372,8 @@ def train(
         θ ← argmax L(θ) s.t. KL̄ ≤ δ (CG + natural step + line search) → value regression on R
 
     One log line per iteration (steps, mean return over the last ``window`` finished episodes, whether the line
-    search accepted, the measured KL̄ and surrogate improvement, the predicted improvement gᵀΔ, the value loss),
+    search accepted, the measured KL̄ and surrogate improvement, the predicted improvement gᵀΔ, the conjugate
+    gradient's relative residual ‖(F + cI)x − g‖/‖g‖, the value loss),
     through ``log`` (default: ``tqdm.write`` under a progress bar when ``config.progress``). Claims STD-NG-2,
     TRPO-13, TRPO-14, STD-GAE-7, STD-TT-1; notes §TRPO.
 
@@ -408,7 +409,7 @@ def train(
                 stats.losses,
                 f"step {'accepted' if stats.accepted else 'rejected'}  KL {stats.kl:.5f}  "
                 f"ΔL {stats.improvement:+.5f} (predicted {stats.expected_improvement:+.5f})  "
-                f"L_VF {stats.value_loss:9.3f}",
+                f"CG residual {stats.cg_residual:.1e}  L_VF {stats.value_loss:9.3f}",
             )
     finally:
         envs.close()
