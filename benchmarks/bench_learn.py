@@ -29,6 +29,7 @@ RESULTS = ROOT / "results"
 # registered algorithm is here).
 BENCHMARKS: dict[str, dict[str, int | None]] = {
     "ppo_clip": {"CartPole-v1": 100_000},
+    "trpo": {"CartPole-v1": 100_000, "Pendulum-v1": 300_000},
     "rlhf_ppo": {"tokens": None},  # None: the algorithm's default (16,384 responses)
     "reinforce": {"CartPole-v1": None},  # its default budget (300k; 475 at 151–208k, seeds 1–3)
     "reinforce_baseline": {"CartPole-v1": None},  # 250k; 475 at 114–128k, seeds 1–3

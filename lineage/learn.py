@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from lineage.algorithms import actor_critic, ppo_clip, reinforce, reinforce_baseline, rlhf_ppo
+from lineage.algorithms import actor_critic, ppo_clip, reinforce, reinforce_baseline, rlhf_ppo, trpo
 from lineage.algorithms.common import evaluate, threshold_for
 
 # name → (config class, train); explicit, one entry per algorithm (a test checks every training module is here).
 ALGORITHMS = {
     "ppo_clip": (ppo_clip.PPOClipConfig, ppo_clip.train),
+    "trpo": (trpo.TRPOConfig, trpo.train),
     "rlhf_ppo": (rlhf_ppo.RLHFPPOConfig, rlhf_ppo.train),
     "reinforce": (reinforce.ReinforceConfig, reinforce.train),
     "reinforce_baseline": (reinforce_baseline.ReinforceBaselineConfig, reinforce_baseline.train),
