@@ -197,6 +197,11 @@ def main() -> None:
     parser.add_argument("--no-sb3", action="store_true")
     parser.add_argument("--steps", type=int, default=None, help="one step budget for every run (a quick look)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the rows of an earlier learn.json in --out that this run does not redo",
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -212,6 +217,10 @@ def main() -> None:
             row = sb3_ppo(seed, args.steps or BENCHMARKS["ppo_clip"]["CartPole-v1"])
             print(row.summary(), flush=True)
             rows.append(row)
+    if args.keep and (args.out / "learn.json").exists():
+        redone = {(r.algo, r.env, r.seed) for r in rows}
+        earlier = [LearnRow(**r) for r in json.loads((args.out / "learn.json").read_text())]
+        rows = [r for r in earlier if (r.algo, r.env, r.seed) not in redone] + rows
     markdown = table(rows) + ("\n\n" + comparison(rows) if comparison(rows) else "") + "\n"
     (args.out / "learn.md").write_text(markdown)
     (args.out / "learn.json").write_text(json.dumps([asdict(r) for r in rows], indent=1))
