@@ -13,6 +13,7 @@ import torch
 
 from lineage.algorithms import ppo_clip
 from lineage.algorithms.common import evaluate, threshold_for
+from lineage.tabular.gym_envs import register_tabular_envs
 
 # name → (config class, train); explicit, one entry per algorithm.
 ALGORITHMS = {
@@ -29,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar (on stderr)")
     args = parser.parse_args(argv)
+    register_tabular_envs()  # the tabular MDPs of the whole-algorithm laws, e.g. lineage/RandomMDP-0-v0
     config_class, train = ALGORITHMS[args.algo]
     try:
         config = config_class(env_id=args.env, seed=args.seed, total_steps=args.steps, progress=not args.no_progress)
