@@ -78,9 +78,11 @@ def test_importing_registers_nothing():
         "assert not [i for i in gym.registry if i.startswith('lineage/')], 'registered on import'\n"
         "ids = g.register_tabular_envs(); before = dict(gym.registry)\n"
         "assert set(ids) == set(g.TASKS) and g.register_tabular_envs() == ids and dict(gym.registry) == before\n"
+        "print(*ids)\n"
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=os.environ)
     assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == list(register_tabular_envs()), run.stdout
 
 
 def test_lineage_learn_registers_the_tabular_envs(monkeypatch, capsys):
