@@ -55,7 +55,14 @@ GOAL = 0.95  # fraction of the gap J* − J(π_unif) to close
 FAST_ID = "lineage/RandomMDP-0-v0"
 FAST_SEED = 2  # the training seed of the default run's instances (the step budgets were chosen on seed 1)
 # Environment steps of the default run's one instance per algorithm (RandomMDP-0, 3 × 2).
-FAST_STEPS = {"ppo_clip": 6144}
+FAST_STEPS = {
+    "reinforce": 6000,
+    "reinforce_baseline": 6000,
+    "actor_critic": 2048,
+    "trpo": 6144,
+    "ppo_penalty": 6144,
+    "ppo_clip": 6144,
+}
 ISSUE_12_ALGORITHMS = {"reinforce", "reinforce_baseline", "actor_critic", "trpo", "ppo_penalty", "ppo_clip"}
 
 

@@ -32,15 +32,21 @@ from lineage.tabular.mdp import TabularMDP
 # iteration, and the late-reward chain's values (≈ 25) stay far below their targets for the whole run (bootstrapping
 # at the cut then closed 65 % of the gap after 8192 steps instead of 99.96 %).
 TABULAR_OVERRIDES: dict[str, dict] = {
-    "ppo_clip": {
-        "n_envs": 4,
-        "n_steps": 128,
-        "learning_rate": 3e-3,
-        "ent_coef": 0.0,
-        "hidden": 32,
-    },
+    "reinforce": {"n_envs": 4, "learning_rate": 1e-2, "hidden": 32},
+    "reinforce_baseline": {"n_envs": 4, "learning_rate": 1e-2, "value_learning_rate": 1e-2, "hidden": 32},
+    "actor_critic": {"n_envs": 8, "learning_rate": 3e-3, "value_learning_rate": 1e-2, "hidden": 32},
+    "trpo": {"n_envs": 4, "n_steps": 128, "max_kl": 0.02, "hidden": 32},
+    "ppo_penalty": {"n_envs": 4, "n_steps": 128, "learning_rate": 3e-3, "ent_coef": 0.0, "hidden": 32},
+    "ppo_clip": {"n_envs": 4, "n_steps": 128, "learning_rate": 3e-3, "ent_coef": 0.0, "hidden": 32},
 }
-TABULAR_STEPS: dict[str, int] = {"ppo_clip": 20_480}
+TABULAR_STEPS: dict[str, int] = {
+    "reinforce": 20_480,
+    "reinforce_baseline": 20_480,
+    "actor_critic": 20_480,
+    "trpo": 20_480,
+    "ppo_penalty": 20_480,
+    "ppo_clip": 20_480,
+}
 DEFAULT_STEPS = 20_480
 
 
