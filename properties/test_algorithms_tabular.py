@@ -20,6 +20,7 @@ All figures are exact (linear solves, policy iteration); the only randomness is 
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from lineage import learn
 from lineage.algorithms.exact import (
     TABULAR_OVERRIDES,
     TABULAR_STEPS,
+    ExactRun,
     exact_score,
     policy_table,
     run_exact,
@@ -149,9 +151,15 @@ def test_the_tabular_hyper_parameters_name_real_fields_of_every_registered_algor
 # ---------------------------------------------------------------------------------------------------- optimality
 
 
-def optimality(algo: str, env_id: str, seed: int, steps: int | None, result) -> None:
+@functools.cache
+def trained(algo: str, env_id: str, seed: int, steps: int | None) -> ExactRun:
+    """One scored run per (algorithm, task, seed, budget): the optimality law and TRPO's bound law share TRPO's."""
     config_class, train = ALGORITHMS[algo]
-    run = run_exact(algo, config_class, train, env_id, seed, steps)
+    return run_exact(algo, config_class, train, env_id, seed, steps)
+
+
+def optimality(algo: str, env_id: str, seed: int, steps: int | None, result) -> None:
+    run = trained(algo, env_id, seed, steps)
     s, mdp = run.score, tabular_task(env_id).mdp
     sentence = (
         f"{algo} on {env_id} ({mdp.n_states}×{mdp.n_actions}, γ {mdp.gamma}), seed {seed}, {run.steps} steps: "
@@ -184,10 +192,9 @@ def test_each_algorithm_closes_95_percent_of_the_gap_on_every_random_mdp(algo, e
 
 
 def trpo_improvement(env_id: str, seed: int, steps: int, result) -> None:
-    config_class, train = ALGORITHMS["trpo"]
-    run = run_exact("trpo", config_class, train, env_id, seed, steps)
+    run = trained("trpo", env_id, seed, steps)
     mdp = tabular_task(env_id).mdp
-    delta = tabular_config(config_class, "trpo", env_id, seed).max_kl
+    delta = tabular_config(ALGORITHMS["trpo"][0], "trpo", env_id, seed).max_kl
     worst_margin, worst_delta_j, lowered, kls = np.inf, np.inf, 0, []
     for k, (old, new) in enumerate(zip(run.policies, run.policies[1:], strict=False)):
         j_old, j_new = objective(mdp, old), objective(mdp, new)
