@@ -188,6 +188,15 @@ def test_each_algorithm_closes_95_percent_of_the_gap_on_every_random_mdp(algo, e
     optimality(algo, env_id, 1, None, result)
 
 
+@pytest.mark.thorough
+@pytest.mark.claim("PG-2")
+@pytest.mark.parametrize("algo", sorted(ALGORITHMS))
+def test_each_algorithm_closes_95_percent_of_the_gap_with_sampled_rewards(algo, result):
+    """PG-2 (whole-algorithm form): on NoisyRandomMDP-0 (RandomMDP-0 paying R(s, a) + 0.5 z, z ~ N(0, 1): the reward
+    sampled around its mean; J, J* unchanged), training seed 1 and the tabular budget, ≥ 95 % of the gap closed."""
+    optimality(algo, "lineage/NoisyRandomMDP-0-v0", 1, None, result)
+
+
 # ---------------------------------------------------------------------------------------------------- TRPO
 
 
