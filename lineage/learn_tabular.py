@@ -6,6 +6,8 @@ learned, next to the exact optimum J* and the uniform policy's J (:mod:`lineage.
 from __future__ import annotations
 
 import argparse
+import json
+import pathlib
 import sys
 from collections.abc import Sequence
 
@@ -21,15 +23,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mdps", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="K of lineage/RandomMDP-K-v0")
     parser.add_argument("--seed", type=int, default=1, help="training seed")
     parser.add_argument("--steps", type=int, default=None, help="environment steps (default: per algorithm)")
+    parser.add_argument("--json", type=pathlib.Path, default=None, help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     names = args.algos or sorted(ALGORITHMS)
-    optimality_table(
+    runs = optimality_table(
         {name: ALGORITHMS[name] for name in names},
         [f"lineage/RandomMDP-{k}-v0" for k in args.mdps],
         seed=args.seed,
         total_steps=args.steps,
     )
+    if args.json is not None:
+        rows = [
+            {
+                "algorithm": run.algo,
+                "env_id": run.env_id,
+                "seed": run.seed,
+                "steps": run.steps,
+                "J": run.score.J,
+                "J_star": run.score.J_star,
+                "J_uniform": run.score.J_uniform,
+                "gap_closed": run.score.gap_closed,
+                "wall_time": run.wall_time,
+            }
+            for run in runs
+        ]
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
