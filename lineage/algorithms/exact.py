@@ -48,6 +48,23 @@ TABULAR_STEPS: dict[str, int] = {
     "ppo_clip": 20_480,
 }
 DEFAULT_STEPS = 20_480
+# Algorithms of lineage.learn that do not train on a Gymnasium MDP, with the reason; the tabular laws leave them out.
+NOT_TABULAR: dict[str, str] = {"rlhf_ppo": "trains on the enumerable token environment, not on a Gymnasium MDP"}
+
+
+def tabular_algorithms(algorithms: Mapping[str, tuple[type, Callable]]) -> dict[str, tuple[type, Callable]]:
+    """The algorithms the tabular laws run: every entry of ``algorithms`` (``lineage.learn.ALGORITHMS``) except those
+    of :data:`NOT_TABULAR`, tabular = {name ↦ (config, train) : name ∉ NOT_TABULAR}. The policy-gradient methods
+    of Sutton & Barto (2018), *Reinforcement Learning: An Introduction*, ch. 13, on finite MDPs. Claim PG-2;
+    notes §PG.
+
+    Args:
+        algorithms: name → (config class, train).
+
+    Returns:
+        The same mapping without the algorithms of :data:`NOT_TABULAR`.
+    """
+    return {name: entry for name, entry in algorithms.items() if name not in NOT_TABULAR}
 
 
 @dataclass(frozen=True)
