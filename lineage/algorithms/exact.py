@@ -34,7 +34,14 @@ from lineage.tabular.mdp import TabularMDP
 TABULAR_OVERRIDES: dict[str, dict] = {
     "reinforce": {"n_envs": 4, "learning_rate": 1e-2, "hidden": 32},
     "reinforce_baseline": {"n_envs": 4, "learning_rate": 1e-2, "value_learning_rate": 1e-2, "hidden": 32},
-    "actor_critic": {"n_envs": 8, "learning_rate": 3e-3, "value_learning_rate": 1e-2, "hidden": 32},
+    "actor_critic": {
+        "n_envs": 8,
+        "n_steps": 1,
+        "learning_rate": 3e-3,
+        "value_learning_rate": 1e-2,
+        "ent_coef": 0.0,
+        "hidden": 32,
+    },
     "trpo": {"n_envs": 4, "n_steps": 128, "max_kl": 0.02, "hidden": 32},
     "ppo_penalty": {"n_envs": 4, "n_steps": 128, "learning_rate": 3e-3, "ent_coef": 0.0, "hidden": 32},
     "ppo_clip": {"n_envs": 4, "n_steps": 128, "learning_rate": 3e-3, "ent_coef": 0.0, "hidden": 32},
