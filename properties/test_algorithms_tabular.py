@@ -250,10 +250,6 @@ def kl_rows(old: np.ndarray, new: np.ndarray) -> np.ndarray:
     return (old * (np.log(old) - np.log(new))).sum(axis=1)
 
 
-needs_trpo = pytest.mark.skipif("trpo" not in ALGORITHMS, reason="TRPO is not registered with lineage.learn yet")
-
-
-@needs_trpo
 @pytest.mark.claim("STD-TRPO-1", "TRPO-14")
 def test_trpo_steps_respect_the_exact_lower_bounds(result):
     """STD-TRPO-1, TRPO-14: on RandomMDP-0 every accepted TRPO step π → π' (read through ``on_update``) satisfies
@@ -264,7 +260,6 @@ def test_trpo_steps_respect_the_exact_lower_bounds(result):
     trpo_improvement(FAST_ID, FAST_SEED, FAST_STEPS["trpo"], result)
 
 
-@needs_trpo
 @pytest.mark.thorough
 @pytest.mark.claim("STD-TRPO-1", "TRPO-14")
 @pytest.mark.parametrize("env_id", RANDOM_MDP_IDS)
