@@ -1,4 +1,4 @@
-"""Whole-algorithm laws on exact MDPs (issue 12): every training algorithm of ``lineage.learn.ALGORITHMS`` trains on
+"""Whole-algorithm laws on exact MDPs: every training algorithm of ``lineage.learn.ALGORITHMS`` trains on
 small seeded tabular MDPs registered with Gymnasium (:mod:`lineage.tabular.gym_envs`: one-hot observations, a time
 limit, transitions sampled from P and rewards paid from R), and the policy it has learned is scored by its exact
 discounted J against the exact optimum J* and the uniform policy (:mod:`lineage.algorithms.exact`):
