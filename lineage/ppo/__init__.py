@@ -5,7 +5,14 @@ from lineage.ppo.advantage_normalization import normalize_advantages
 from lineage.ppo.clip import clip_fraction, clipped_surrogate, ppo_clip_loss, probability_ratio
 from lineage.ppo.entropy import categorical_entropy, combined_loss
 from lineage.ppo.kl_estimators import kl_k1, kl_k2, kl_k3
-from lineage.ppo.penalty import adapt_kl_coef, categorical_kl, penalized_surrogate, ppo_penalty_loss
+from lineage.ppo.penalty import (
+    adapt_kl_coef,
+    categorical_kl,
+    penalized_surrogate,
+    penalized_surrogate_from_kl,
+    ppo_penalty_loss,
+    ppo_penalty_loss_from_kl,
+)
 from lineage.ppo.value_loss import clip_value, value_loss
 
 __all__ = [
@@ -21,8 +28,10 @@ __all__ = [
     "kl_k3",
     "normalize_advantages",
     "penalized_surrogate",
+    "penalized_surrogate_from_kl",
     "ppo_clip_loss",
     "ppo_penalty_loss",
+    "ppo_penalty_loss_from_kl",
     "probability_ratio",
     "value_loss",
 ]
