@@ -150,3 +150,20 @@ def tilted_paths(draw) -> TiltedPath:
 
 # TC-15: V_old = 0, ε = 0.2, V_new = 0 — the notes' clip with swapped bounds gives 0.2, the correct clip 0.
 TC15 = ValueCase(values_new=[0.0], values_old=[0.0], returns=[0.0], clip_eps=0.2)
+
+
+GAUSSIAN_MEANS = st.floats(-5.0, 5.0, allow_nan=False)
+GAUSSIAN_LOG_STDS = st.one_of(st.just(0.0), st.floats(-3.0, 2.0, allow_nan=False))
+
+
+@st.composite
+def gaussian_pairs(draw):
+    """Two diagonal Gaussians over d = 1..3 action dimensions for a batch of 1..3 states (equal ones reachable)."""
+    shape = (draw(st.integers(1, 3), label="states"), draw(st.integers(1, 3), label="d"))
+    mean_p = draw(arrays(np.float64, shape, elements=GAUSSIAN_MEANS), label="mean_p")
+    log_std_p = draw(arrays(np.float64, shape, elements=GAUSSIAN_LOG_STDS), label="log_std_p")
+    if draw(st.booleans(), label="q = p"):
+        return mean_p, log_std_p, mean_p.copy(), log_std_p.copy()
+    mean_q = draw(arrays(np.float64, shape, elements=GAUSSIAN_MEANS), label="mean_q")
+    log_std_q = draw(arrays(np.float64, shape, elements=GAUSSIAN_LOG_STDS), label="log_std_q")
+    return mean_p, log_std_p, mean_q, log_std_q

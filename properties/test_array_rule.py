@@ -51,7 +51,7 @@ from lineage.laws.cases.losses import (
 from lineage.laws.cases.segments import segment_cases, unit_interval
 from lineage.laws.losses import near_value_kink
 from lineage.laws.tolerance import scaled_tolerance
-from properties.ppo_strategies import EPS, categorical_batches, finite, tensor
+from properties.ppo_strategies import EPS, categorical_batches, finite, gaussian_pairs, tensor
 
 U = EPS / 2  # unit roundoff of float64
 SUBNORMAL = 2.0**-1074  # the smallest positive float64: the absolute error of a product that underflows
@@ -371,6 +371,21 @@ def ptx_agreement(call: Call, eps: float) -> float:
     return 2 * scaled_tolerance(eps, scale, logp.size + 1)
 
 
+def gaussian_calls(names: tuple[str, ...]):
+    keys = ("mean_p", "log_std_p", "mean_q", "log_std_q")
+    return gaussian_pairs().map(lambda pair: Call({n: a for n, a in zip(keys, pair, strict=True) if n in names}))
+
+
+def gaussian_agreement(call: Call, eps: float) -> float:
+    """exp(2Δlog σ) and ((μ_p − μ_q)/σ_q)² summed over d: each a few roundings of its own size."""
+    a = call.arrays
+    if "mean_p" not in a:
+        return 2 * scaled_tolerance(eps, float(np.abs(a["log_std_p"]).max()) + 2, a["log_std_p"].shape[-1])
+    ratio = np.exp(2 * (a["log_std_p"] - a["log_std_q"])) + ((a["mean_p"] - a["mean_q"]) / np.exp(a["log_std_q"])) ** 2
+    scale = float(ratio.max()) * 4 + float(np.abs(a["log_std_p"] - a["log_std_q"]).max()) + 1
+    return 2 * scaled_tolerance(eps, scale, a["mean_p"].shape[-1])
+
+
 def block(name, function, calls, claims, agreement=exact) -> Block:
     return Block(name, function, calls, tuple(claims), agreement)
 
@@ -414,6 +429,20 @@ BLOCKS = [
         categorical_calls().map(lambda c: Call({"logits": c.arrays["logits_new"]})),
         ["STD-PPO-4"],
         softmax_agreement,
+    ),
+    block(
+        "diagonal_gaussian_entropy",
+        lambda log_std_p: ppo.diagonal_gaussian_entropy(log_std_p),
+        gaussian_calls(("log_std_p",)),
+        ["STD-PPO-4"],
+        gaussian_agreement,
+    ),
+    block(
+        "diagonal_gaussian_kl",
+        ppo.diagonal_gaussian_kl,
+        gaussian_calls(("mean_p", "log_std_p", "mean_q", "log_std_q")),
+        ["PPO-4", "STD-KL-2"],
+        gaussian_agreement,
     ),
     block("penalized_surrogate", ppo.penalized_surrogate, categorical_calls(), ["PPO-4"], penalty_agreement),
     block("ppo_penalty_loss", ppo.ppo_penalty_loss, categorical_calls(), ["PPO-4", "STD-PPO-1"], penalty_agreement),

@@ -4,6 +4,7 @@ under the array rule of :mod:`lineage.arrays`."""
 from lineage.ppo.advantage_normalization import normalize_advantages
 from lineage.ppo.clip import clip_fraction, clipped_surrogate, ppo_clip_loss, probability_ratio
 from lineage.ppo.entropy import categorical_entropy, combined_loss
+from lineage.ppo.gaussian import diagonal_gaussian_entropy, diagonal_gaussian_kl
 from lineage.ppo.kl_estimators import kl_k1, kl_k2, kl_k3
 from lineage.ppo.penalty import (
     adapt_kl_coef,
@@ -23,6 +24,8 @@ __all__ = [
     "clip_value",
     "clipped_surrogate",
     "combined_loss",
+    "diagonal_gaussian_entropy",
+    "diagonal_gaussian_kl",
     "kl_k1",
     "kl_k2",
     "kl_k3",
