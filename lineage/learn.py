@@ -11,12 +11,13 @@ from collections.abc import Sequence
 
 import torch
 
-from lineage.algorithms import ppo_clip
+from lineage.algorithms import ppo_clip, ppo_penalty
 from lineage.algorithms.common import evaluate, threshold_for
 
 # name → (config class, train); explicit, one entry per algorithm.
 ALGORITHMS = {
     "ppo_clip": (ppo_clip.PPOClipConfig, ppo_clip.train),
+    "ppo_penalty": (ppo_penalty.PPOPenaltyConfig, ppo_penalty.train),
 }
 
 

@@ -14,7 +14,8 @@ from gymnasium.vector import AutoresetMode
 import lineage
 import lineage.ppo
 from lineage.algorithms import ppo_clip
-from lineage.algorithms.common import evaluate
+from lineage.algorithms.common import evaluate, make_envs
+from lineage.algorithms.networks import GaussianPolicy
 from lineage.algorithms.ppo_clip import PPOClipConfig
 from lineage.algorithms.rollout import VectorRollout, evaluate_policy
 
@@ -128,10 +129,77 @@ def test_bad_configuration_names_the_field(field, value):
         PPOClipConfig(**{field: value})
 
 
-def test_a_continuous_action_space_is_refused_naming_the_env():
-    """PPO-5: the categorical policy refuses Pendulum-v1's Box action space (ValueError naming env_id)."""
-    with pytest.raises(ValueError, match=r"^env_id: Pendulum-v1 .*Discrete"):
-        ppo_clip.train(short(env_id="Pendulum-v1"), log=lambda line: None)
+def test_an_action_space_without_a_policy_is_refused_naming_the_env():
+    """PPO-5: an action space with neither a categorical nor a Gaussian policy (MultiDiscrete) is refused
+    (ValueError naming env_id)."""
+    env_id = "lineage-test/MultiDiscrete-v0"
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point=MultiDiscreteEnv, max_episode_steps=10)
+    with pytest.raises(ValueError, match=rf"^env_id: {env_id} .*MultiDiscrete"):
+        ppo_clip.train(short(env_id=env_id), log=lambda line: None)
+
+
+class MultiDiscreteEnv(gym.Env):
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.MultiDiscrete([2, 3])
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(2, np.float32), 0.0, False, False, {}
+
+
+@pytest.mark.claim("PPO-5", "STD-PPO-4")
+def test_pendulum_smoke_run_trains_a_gaussian_policy():
+    """PPO-5, STD-PPO-4: on Pendulum-v1 the policy is a diagonal Gaussian; a short run gives finite losses and moves
+    every parameter tensor, the learned log σ included (Pendulum learns too slowly for a return test this short)."""
+    config = short(env_id="Pendulum-v1", total_steps=1024, n_steps=128, n_minibatches=4)
+    initial = {}
+    original = ppo_clip.make_agent
+
+    def keep_initial(config, envs):
+        agent = original(config, envs)
+        initial.update({k: v.clone() for k, v in agent.state_dict().items()})
+        return agent
+
+    ppo_clip.make_agent = keep_initial
+    try:
+        run = ppo_clip.train(config, log=lambda line: None)
+    finally:
+        ppo_clip.make_agent = original
+    assert isinstance(run.agent.policy, GaussianPolicy)
+    assert run.losses and np.isfinite(run.losses).all()
+    for name, tensor in run.agent.state_dict().items():
+        assert not torch.equal(tensor, initial[name]), f"{name} did not change"
+
+
+@pytest.mark.claim("PPO-5")
+def test_gaussian_actions_are_clipped_only_by_the_environment_step():
+    """PPO-5: a wide Gaussian (σ = e²) samples actions outside Pendulum's Box [−2, 2]; the rollout stores them as
+    drawn, with log π of the drawn action, while the environment is stepped with the clipped action (its reward
+    is that of the clipped torque)."""
+    config = short(env_id="Pendulum-v1", log_std_init=2.0)
+    envs = make_envs(config.env_id, 2, SMOKE_SEED)
+    try:
+        agent = ppo_clip.make_agent(config, envs)
+        act, value = ppo_clip.policy_callables(agent)
+        stepped = ppo_clip.stepped_envs(envs)
+        rollout = VectorRollout(stepped, seed=SMOKE_SEED).collect(act, value, 32)
+    finally:
+        envs.close()
+    actions = rollout.actions.reshape(-1, 1)
+    assert rollout.actions.shape == (32, 2, 1) and (np.abs(actions) > 2.0).any()
+    with torch.no_grad():
+        dist = agent.policy.distribution(torch.as_tensor(rollout.observations.reshape(-1, 3)))
+        logp = dist.log_prob(torch.as_tensor(actions)).numpy()
+    np.testing.assert_allclose(rollout.log_probs.reshape(-1), logp, rtol=1e-5, atol=1e-5)
+    env = gym.make("Pendulum-v1")  # replay sub-environment 0 with the clipped torques: the same rewards
+    env.reset(seed=SMOKE_SEED)
+    for t in range(32):
+        _, reward, *_ = env.step(np.clip(rollout.actions[t, 0], -2.0, 2.0))
+        assert reward == pytest.approx(rollout.rewards[t, 0], rel=1e-6)
 
 
 def test_same_seed_gives_identical_parameters_and_another_seed_does_not():
