@@ -31,6 +31,7 @@ from lineage.ppo import (
     ppo_penalty_loss,
     ppo_penalty_loss_from_kl,
 )
+from lineage.ppo.gaussian import diagonal_gaussian_kl
 from properties.assertions import assert_at_least, assert_identity
 from properties.ppo_strategies import (
     EPS,
@@ -259,3 +260,47 @@ def test_penalty_from_kl_value_and_derivatives(sample):
     }:
         np.testing.assert_array_equal(terms.detach().numpy(), [1.5, -2.5])
         assert loss.item() == 0.5
+
+
+@st.composite
+def gaussian_samples(draw) -> dict:
+    d = draw(st.integers(1, 3), label="d")
+    column = lambda low, high, label: draw(  # noqa: E731
+        st.lists(finite(low, high), min_size=d, max_size=d), label=label
+    )
+    return {
+        "mean": column(-3.0, 3.0, "mean"),
+        "log_std": column(-2.0, 1.0, "log_std"),
+        "action": column(-5.0, 5.0, "action"),
+        "advantage": draw(finite(-10.0, 10.0), label="advantage"),
+        "beta": draw(st.one_of(st.sampled_from([0.0, 1.0]), finite(0.0, 10.0)), label="beta"),
+    }
+
+
+@pytest.mark.claim("PPO-4")
+@given(sample=gaussian_samples())
+@example(sample={"mean": [0.0], "log_std": [0.0], "action": [1.0], "advantage": 2.0, "beta": 1.0})
+def test_gaussian_penalty_at_the_old_policy_has_the_policy_gradient_whatever_beta(sample):
+    """PPO-4 (notes §PPO) for a diagonal Gaussian policy: at θ = θ_old, with KL = diagonal_gaussian_kl(π_old, π_θ),
+    the gradient of ρA − β·KL (``penalized_surrogate_from_kl``) in (μ, log σ) is the score-function term
+    A·∇ log π(a) = (A(a − μ)/σ², A((a − μ)²/σ² − 1)), whatever β: the KL has gradient 0 at its minimum. (Pinned:
+    μ = 0, σ = 1, a = 1, A = 2 → (2, 0).)"""
+    mean, log_std = tensor(sample["mean"], grad=True), tensor(sample["log_std"], grad=True)
+    old_mean, old_log_std = tensor(sample["mean"]), tensor(sample["log_std"])
+    action, advantage, beta = tensor(sample["action"]), sample["advantage"], sample["beta"]
+
+    def log_prob(mu, ls):
+        return torch.distributions.Normal(mu, ls.exp()).log_prob(action).sum().reshape(1)
+
+    kl = diagonal_gaussian_kl(old_mean, old_log_std, mean, log_std).reshape(1)
+    term = penalized_surrogate_from_kl(
+        log_prob(mean, log_std), log_prob(old_mean, old_log_std), [advantage], kl, beta=beta
+    )
+    grad_mean, grad_log_std = torch.autograd.grad(term.sum(), (mean, log_std))
+    a, mu, sigma = np.array(sample["action"]), np.array(sample["mean"]), np.exp(sample["log_std"])
+    z = (a - mu) / sigma
+    magnitude = (abs(advantage) + beta) * (1 + np.abs(z / sigma).max() + (z**2).max())
+    atol = scaled_tolerance(EPS, magnitude, 8)
+    assert_identity(grad_mean.numpy(), advantage * z / sigma, atol=atol, what="∂/∂μ = A(a − μ)/σ²")
+    assert_identity(grad_log_std.numpy(), advantage * (z**2 - 1), atol=atol, what="∂/∂log σ = A((a − μ)²/σ² − 1)")
+    assert term.item() == pytest.approx(advantage, abs=atol)  # ρ = 1, KL = 0
