@@ -122,6 +122,26 @@ def clipped_value_loss_ignores_clip(values_new, values_old, returns, *, clip_eps
     return F.mse_loss(returns, values_new)
 
 
+def unclipped_value_loss_torch(values_new, values_old, returns):
+    """The paper's squared error, halved so that its gradient is the error."""
+    return 0.5 * ((values_new - returns) ** 2).mean()
+
+
+def unclipped_value_loss_numpy(values_new, values_old, returns):
+    err = values_new - returns
+    return 0.5 * float(err @ err) / len(err)
+
+
+def unclipped_value_loss_to_old_values(values_new, values_old, returns):
+    """BUG: regresses the new prediction onto the old one instead of the return target."""
+    return 0.5 * ((values_new - values_old) ** 2).mean()
+
+
+def unclipped_value_loss_detached(values_new, values_old, returns):
+    """BUG: the prediction leaves the graph (a .detach() in the wrong place), so the critic never learns."""
+    return 0.5 * ((values_new.detach() - returns) ** 2).mean()
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # KL estimators (per sample, of KL(old || new) with samples from the old policy)
 # ----------------------------------------------------------------------------------------------------------------

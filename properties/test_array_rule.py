@@ -151,7 +151,11 @@ def clip_calls(arguments=("logp_new", "logp_old", "advantages"), *, with_eps: bo
 
 def value_calls(arguments=("values_new", "values_old", "returns"), variant: str | None = None) -> st.SearchStrategy:
     extra = {} if variant is None else {"variant": variant}
-    return value_cases().map(lambda c: Call({a: c.inputs()[a] for a in arguments}, {"clip_eps": c.clip_eps} | extra))
+    return value_cases().map(
+        lambda c: Call(
+            {a: c.inputs()[a] for a in arguments}, ({} if variant == "unclipped" else {"clip_eps": c.clip_eps}) | extra
+        )
+    )
 
 
 @st.composite
@@ -292,7 +296,7 @@ def k3_agreement(call: Call, eps: float) -> np.ndarray:
 def value_loss_agreement(call: Call, eps: float) -> float:
     """The value-clipping property's allowance: a mean of N squared errors of size (|V_new| + |V_old| + |R| + ε)²."""
     a = call.arrays
-    size = np.abs(a["values_new"]) + np.abs(a["values_old"]) + np.abs(a["returns"]) + call.params["clip_eps"]
+    size = np.abs(a["values_new"]) + np.abs(a["values_old"]) + np.abs(a["returns"]) + call.params.get("clip_eps", 0.0)
     return 2 * scaled_tolerance(eps, float(np.max(size**2)), len(a["returns"]))
 
 
@@ -413,6 +417,9 @@ BLOCKS = [
     block("clip_value", ppo.clip_value, value_calls(("values_new", "values_old")), ["STD-PPO-5"]),
     block("value_loss_max", ppo.value_loss, value_calls(variant="max"), ["STD-PPO-5"], value_loss_agreement),
     block("value_loss_clipped", ppo.value_loss, value_calls(variant="clipped"), ["STD-PPO-5"], value_loss_agreement),
+    block(
+        "value_loss_unclipped", ppo.value_loss, value_calls(variant="unclipped"), ["STD-PPO-4"], value_loss_agreement
+    ),
     block("kl_k1", ppo.kl_k1, kl_samples().map(lambda c: Call(c.inputs())), ["STD-KL-1"]),
     block("kl_k2", ppo.kl_k2, kl_samples().map(lambda c: Call(c.inputs())), ["STD-KL-1"]),
     block("kl_k3", ppo.kl_k3, kl_samples().map(lambda c: Call(c.inputs())), ["STD-KL-1"], k3_agreement),

@@ -150,6 +150,13 @@ def test_value_loss_variant(bad):
         value_loss(**VALUES, variant=bad)
 
 
+@pytest.mark.parametrize(("variant", "clip_eps"), [("unclipped", 0.2), ("max", None), ("clipped", None)])
+def test_value_loss_clip_eps_belongs_to_the_clipped_variants_only(variant, clip_eps):
+    """An ε given to the unclipped loss (which would ignore it) or missing from a clipped one is named."""
+    with pytest.raises(ValueError, match=r"^clip_eps:"):
+        value_loss(VALUES["values_new"], VALUES["values_old"], VALUES["returns"], clip_eps=clip_eps, variant=variant)
+
+
 @pytest.mark.parametrize(
     ("argument", "bad"),
     [

@@ -69,10 +69,9 @@ PER_ENV = {
 @dataclass(frozen=True)
 class PPOClipConfig:
     """Hyper-parameters of a PPO-clip run: CleanRL's CartPole defaults except the step size 1e-3 (CleanRL 2.5e-4) and
-    10 epochs (4). The critic loss is lineage's verified clipped form (ε = 0.2, as CleanRL); with it seed 1 stalls
-    near a mean return of 471 at 100k steps, while the unclipped L^VF reaches 475 after 62–68k steps on seeds 1–3 —
-    that needs an unclipped variant of the verified value loss first (issue 12). Every field is checked on
-    construction: a bad value raises ``ValueError`` naming the field."""
+    10 epochs (4), and the critic loss: the paper's unclipped L^VF (CleanRL clips it with ε = 0.2; with that clipped
+    form seed 1 stalls near a mean return of 471 at 100k steps). Every field is checked on construction: a bad value
+    raises ``ValueError`` naming the field."""
 
     env_id: str = "CartPole-v1"
     total_steps: int = 100_000  # environment steps over all sub-environments
@@ -86,7 +85,7 @@ class PPOClipConfig:
     gamma: float | None = None
     lam: float = 0.95
     clip_eps: float = 0.2
-    clip_value_eps: float = 0.2  # ε of lineage.ppo.value_loss ("max" form); lineage has no unclipped L^VF yet
+    clip_value_eps: float | None = None  # None: the unclipped L^VF; ε > 0: the clipped "max" form of CleanRL
     ent_coef: float | None = None
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
@@ -109,7 +108,8 @@ class PPOClipConfig:
         check_unit_interval("gamma", self.gamma)
         check_unit_interval("lam", self.lam)
         check_ratio_clip("clip_eps", self.clip_eps)
-        check_real("clip_value_eps", self.clip_value_eps, minimum=0.0, inclusive=False)
+        if self.clip_value_eps is not None:
+            check_real("clip_value_eps", self.clip_value_eps, minimum=0.0, inclusive=False)
         for name in ("ent_coef", "vf_coef"):
             check_real(name, getattr(self, name), minimum=0.0)
         check_real("max_grad_norm", self.max_grad_norm, minimum=0.0, inclusive=False)
@@ -310,6 +310,7 @@ def update(
     ret_all = torch.as_tensor(returns.reshape(-1)[keep], dtype=torch.float32)
     n = len(obs)
     size = max(1, math.ceil(n / config.n_minibatches))
+    value_variant = "unclipped" if config.clip_value_eps is None else "max"
     stats = UpdateStats()
     for _ in range(config.n_epochs):
         order = torch.as_tensor(generator.permutation(n))
@@ -321,7 +322,9 @@ def update(
                 adv = lineage.ppo.normalize_advantages(adv)
             clip_loss = lineage.ppo.ppo_clip_loss(logp_new, logp_old[idx], adv, clip_eps=config.clip_eps)
             v_new = agent.value(obs[idx])
-            v_loss = lineage.ppo.value_loss(v_new, values_old[idx], ret_all[idx], clip_eps=config.clip_value_eps)
+            v_loss = lineage.ppo.value_loss(
+                v_new, values_old[idx], ret_all[idx], clip_eps=config.clip_value_eps, variant=value_variant
+            )
             loss = lineage.ppo.combined_loss(
                 clip_loss, v_loss, entropy, vf_coef=config.vf_coef, ent_coef=config.ent_coef
             )

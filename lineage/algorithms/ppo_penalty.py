@@ -97,7 +97,7 @@ class PPOPenaltyConfig:
     lam: float = 0.95
     beta_init: float = 1.0
     kl_target: float | None = None
-    clip_value_eps: float = 0.2  # ε of lineage.ppo.value_loss ("max" form)
+    clip_value_eps: float | None = None  # None: the unclipped L^VF; ε > 0: the clipped "max" form of CleanRL
     ent_coef: float | None = None
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
@@ -121,7 +121,8 @@ class PPOPenaltyConfig:
         check_unit_interval("lam", self.lam)
         check_real("beta_init", self.beta_init, minimum=0.0)
         check_real("kl_target", self.kl_target, minimum=0.0, inclusive=False)
-        check_real("clip_value_eps", self.clip_value_eps, minimum=0.0, inclusive=False)
+        if self.clip_value_eps is not None:
+            check_real("clip_value_eps", self.clip_value_eps, minimum=0.0, inclusive=False)
         for name in ("ent_coef", "vf_coef"):
             check_real(name, getattr(self, name), minimum=0.0)
         check_real("max_grad_norm", self.max_grad_norm, minimum=0.0, inclusive=False)
@@ -288,6 +289,7 @@ def update(
         old = tuple(p.detach().clone() for p in policy_parameters(agent.policy, obs))
     n = len(obs)
     size = max(1, math.ceil(n / config.n_minibatches))
+    value_variant = "unclipped" if config.clip_value_eps is None else "max"
     stats = UpdateStats(beta=beta)
     for _ in range(config.n_epochs):
         order = torch.as_tensor(generator.permutation(n))
@@ -301,7 +303,9 @@ def update(
                 agent.policy, obs[idx], actions[idx], logp_old[idx], old_idx, adv, beta
             )
             v_new = agent.value(obs[idx])
-            v_loss = lineage.ppo.value_loss(v_new, values_old[idx], ret_all[idx], clip_eps=config.clip_value_eps)
+            v_loss = lineage.ppo.value_loss(
+                v_new, values_old[idx], ret_all[idx], clip_eps=config.clip_value_eps, variant=value_variant
+            )
             loss = lineage.ppo.combined_loss(
                 policy_loss, v_loss, entropy, vf_coef=config.vf_coef, ent_coef=config.ent_coef
             )

@@ -78,12 +78,14 @@ def _exact_lambda_returns(case: SegmentCase) -> np.ndarray:
     return exact.evaluate(exact.gae, case.segment, case.gamma, case.lam) + case.segment.arrays()["values"]
 
 
-def _value_loss_contract(name: str, exact_form: Callable, reference: Callable) -> Contract:
-    """The critic losses (both forms take the same arguments)."""
+def _value_loss_contract(
+    name: str, exact_form: Callable, reference: Callable, parameters: tuple[str, ...] = ("clip_eps",)
+) -> Contract:
+    """The critic losses (every form takes the same arrays; the unclipped one no ε)."""
     return Contract(
         name,
         ("values_new", "values_old", "returns"),
-        ("clip_eps",),
+        parameters,
         "loss",
         ValueCase([0.5, 2.0], [0.0, 1.0], [1.0, 1.0], clip_eps=0.2),
         exact_form,
@@ -157,6 +159,12 @@ CONTRACTS = {
         _value_loss_contract("value_loss", exact.value_loss, ppo.value_loss),
         _value_loss_contract(
             "clipped_value_loss", exact.clipped_value_loss, functools.partial(ppo.value_loss, variant="clipped")
+        ),
+        _value_loss_contract(
+            "unclipped_value_loss",
+            exact.unclipped_value_loss,
+            functools.partial(ppo.value_loss, variant="unclipped"),
+            parameters=(),
         ),
         *(
             Contract(

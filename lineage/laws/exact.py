@@ -132,6 +132,12 @@ def value_loss(case: ValueCase) -> np.ndarray:
     )
 
 
+def unclipped_value_loss(case: ValueCase) -> np.ndarray:
+    """½·mean (V − R)² (the PPO paper's squared error, halved as CleanRL does)."""
+    a = case.inputs()
+    return np.array(0.5 * np.mean((a["values_new"] - a["returns"]) ** 2))
+
+
 def clipped_value_loss(case: ValueCase) -> np.ndarray:
     """mean (V_clip − R)² (Stable-Baselines3 with clip_range_vf)."""
     return np.array(np.mean((case.clipped() - case.inputs()["returns"]) ** 2))

@@ -196,12 +196,18 @@ def value_form_law(contract: str, exact: Callable, claims: tuple[str, ...], form
         atol = scaled_tolerance(eps, value_scale(case), len(case.returns))
         expect_scalar(f"{contract} vs {formula}", got, exact(case), atol)
 
-    matches_its_form.__doc__ = f"""The loss is {formula}, V_clip = V_old + clip(V_new − V_old, −ε, ε): the bounds in
-    that order (the notes print them swapped, which makes V_clip the constant V_old + ε)."""
+    clip = (
+        ", V_clip = V_old + clip(V_new − V_old, −ε, ε): the bounds in that order (the notes print them swapped, which "
+        "makes V_clip the constant V_old + ε)"
+        if "V_clip" in formula
+        else ": no clipping, V_old plays no part"
+    )
+    matches_its_form.__doc__ = f"""The loss is {formula}{clip}."""
 
 
 value_form_law("value_loss", exact.value_loss, ("PPO-17", "STD-PPO-5"), "½·mean max((V − R)², (V_clip − R)²)")
 value_form_law("clipped_value_loss", exact.clipped_value_loss, ("PPO-17",), "mean (V_clip − R)²")
+value_form_law("unclipped_value_loss", exact.unclipped_value_loss, ("STD-PPO-4",), "½·mean (V − R)²")
 
 
 @law(
@@ -258,6 +264,8 @@ def value_gradient_bounds(contract: str, case: ValueCase, eps: float) -> tuple[n
     clip_passes, clip_stops = moved <= clip_eps + margin, moved >= clip_eps - margin
     zero = np.zeros_like(v)
     atol = scaled_tolerance(eps, 2 * size / len(v), 1)
+    if contract == "unclipped_value_loss":
+        return (v - r) / len(v), (v - r) / len(v), atol
     if contract == "clipped_value_loss":
         return (*hull([(2 * (clipped - r) / len(v), clip_passes), (zero, clip_stops)]), atol)
     gap = np.abs(v - r) - np.abs(clipped - r)  # > 0: the unclipped error is the larger
@@ -282,14 +290,21 @@ def value_gradient_law(contract: str, claims: tuple[str, ...], formula: str) -> 
         low, high, atol = value_gradient_bounds(contract, case, result.eps)
         expect_between("∂loss/∂V_new by autograd", gradient, low, high, atol)
 
-    gradient_by_autograd.__doc__ = f"""By autograd through the target, ∂loss/∂V_new,i is the derivative of {formula}
-    with V_clip = V_old + clip(V_new − V_old, −ε, ε): exactly 0 on the clipped side, including the zero-gradient set;
-    at the band's edges and where the two errors tie (within the target's rounding) the gradient of either branch or
-    a mix of the two. The loss must stay in the autograd graph of V_new (no detach, ``.item()`` or numpy round trip)."""
+    clip = (
+        " with V_clip = V_old + clip(V_new − V_old, −ε, ε): exactly 0 on the clipped side, including the zero-gradient "
+        "set; at the band's edges and where the two errors tie (within the target's rounding) the gradient of either "
+        "branch or a mix of the two"
+        if "V_clip" in formula
+        else ", (V_new,i − R_i)/N"
+    )
+    derivative = f"∂loss/∂V_new,i is the derivative of {formula}{clip}"
+    gradient_by_autograd.__doc__ = f"""By autograd through the target, {derivative}. The loss must stay in the
+    autograd graph of V_new (no detach, ``.item()`` or numpy round trip)."""
 
 
 value_gradient_law("value_loss", ("PPO-17", "STD-PPO-5"), "½·mean max((V − R)², (V_clip − R)²)")
 value_gradient_law("clipped_value_loss", ("PPO-17",), "mean (V_clip − R)²")
+value_gradient_law("unclipped_value_loss", ("STD-PPO-4",), "½·mean (V − R)²")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -456,6 +456,7 @@ DOMAIN: dict[str, tuple[Domain, ...]] = {
     "ppo_clip_loss": (Domain("clip_cases()", clip_cases, CLIP_CORNERS),),
     "value_loss": (Domain("value_cases()", value_cases, VALUE_CORNERS),),
     "clipped_value_loss": (Domain("value_cases()", value_cases, VALUE_CORNERS),),
+    "unclipped_value_loss": (Domain("value_cases()", value_cases, VALUE_CORNERS),),
     "kl_k1": (KL_SAMPLES, DISTRIBUTION_PAIRS),
     "kl_k2": (KL_SAMPLES,),
     "kl_k3": (KL_SAMPLES, DISTRIBUTION_PAIRS),
