@@ -7,6 +7,7 @@ nox -s lint                       ruff
 nox -s bench                      examples/second per property group and the wall time of verify
 nox -s corpus                     the oracle against the outside-style corpus (figures: false alarms, missed bugs, ...)
 nox -s mutants                    mutation score per module (mutmut) and the survivors; `-- --quick`: every 5th mutant
+nox -s learn                      the learning benchmark: every algorithm, SB3 PPO side by side, results/ table + PNGs
 nox -s flakes                     verify under 20 fresh random seeds (`-- 50`, `-- --seeds 1,2`): failures by seed
 """
 
@@ -136,3 +137,12 @@ def mutants(session: nox.Session) -> None:
     names = [QUICK_MUTANTS if arg == "--quick" else arg for arg in session.posargs]
     session.run("mutmut", "run", "--max-children", "2", *names, env={"CI": "1"})
     session.run("python", "mutation/score.py", "--json", "mutants/score.json")
+
+
+@nox.session(python=PYTHON)
+def learn(session: nox.Session) -> None:
+    """The learning benchmark: every algorithm to its threshold, SB3 PPO on CartPole-v1 in the same run, the results
+    table (markdown + JSON) and learning curves in results/. Arguments go to benchmarks/bench_learn.py
+    (e.g. ``-- --only ppo_clip --seeds 1,2,3``)."""
+    session.install(*CONSTRAINTS, "-e", ".[dev,learn]")
+    session.run("python", "benchmarks/bench_learn.py", *session.posargs)

@@ -1,24 +1,108 @@
 """``python -m lineage.learn ALGO ENV [--seed N --steps N]``: train one of lineage's algorithms and print its
 per-iteration log, then one line with the steps to the threshold (the first iteration whose mean return over the
-last 100 finished episodes reaches it), the mean return of 100 evaluation episodes and the wall time."""
+last 100 finished episodes reaches it), the mean return of 100 evaluation episodes and the wall time.
+
+:func:`learn` is the same run as a function returning a :class:`LearnRow`, one row of the results table that
+``nox -s learn`` (benchmarks/bench_learn.py) writes."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from lineage.algorithms import ppo_clip, ppo_penalty
 from lineage.algorithms.common import evaluate, threshold_for
 
-# name → (config class, train); explicit, one entry per algorithm.
+# name → (config class, train); explicit, one entry per algorithm (a test checks every training module is here).
 ALGORITHMS = {
     "ppo_clip": (ppo_clip.PPOClipConfig, ppo_clip.train),
     "ppo_penalty": (ppo_penalty.PPOPenaltyConfig, ppo_penalty.train),
 }
+
+
+@dataclass
+class LearnRow:
+    """One run: what the results table shows (steps to the threshold or None, the mean of the last 100 training
+    episodes, the evaluation mean over ``eval_episodes`` fresh greedy episodes, wall times) and the learning curve
+    (environment steps, running mean return after each iteration)."""
+
+    algo: str
+    env: str
+    seed: int
+    steps: int
+    threshold: float
+    steps_to_threshold: int | None
+    train_mean: float
+    eval_mean: float
+    eval_std: float
+    eval_episodes: int
+    wall_time: float
+    train_time: float
+    curve_steps: list[int] = field(default_factory=list)
+    curve_returns: list[float] = field(default_factory=list)
+
+    def summary(self) -> str:
+        reached = "not reached" if self.steps_to_threshold is None else f"{self.steps_to_threshold}"
+        return (
+            f"{self.algo} {self.env} seed {self.seed}: steps to {self.threshold:g}: {reached} (of {self.steps}); "
+            f"final mean return over {self.eval_episodes} evaluation episodes: {self.eval_mean:.1f} "
+            f"(std {self.eval_std:.1f}); wall time {self.wall_time:.1f} s (training {self.train_time:.1f} s)"
+        )
+
+
+def make_config(algo: str, env_id: str, *, seed: int, steps: int | None = None, progress: bool = False):
+    """The configuration of ``algo`` on ``env_id``: its defaults for that environment, with the seed, the step
+    budget (None keeps the algorithm's default) and the progress bar set. Raises ``ValueError`` naming a bad field."""
+    config_class, _ = ALGORITHMS[algo]
+    overrides = {"env_id": env_id, "seed": seed, "progress": progress}
+    if steps is not None:
+        overrides["total_steps"] = steps
+    return config_class(**overrides)
+
+
+def learn(
+    algo: str,
+    env_id: str,
+    *,
+    seed: int,
+    steps: int | None = None,
+    eval_episodes: int = 100,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> LearnRow:
+    """Trains ``algo`` on ``env_id`` and evaluates the result (the algorithm module's own ``evaluate`` if it has
+    one, else greedy episodes of :func:`lineage.algorithms.common.evaluate`)."""
+    config = make_config(algo, env_id, seed=seed, steps=steps, progress=progress)
+    _, train = ALGORITHMS[algo]
+    own_evaluate = getattr(sys.modules[train.__module__], "evaluate", evaluate)
+    torch.set_num_threads(1)  # small networks: one thread is fastest, and a shared machine stays responsive
+    started = time.perf_counter()
+    result = train(config, log=log)
+    returns = np.asarray(own_evaluate(result.agent, config, episodes=eval_episodes), dtype=np.float64)
+    wall = time.perf_counter() - started
+    last = result.mean_returns[-1] if result.mean_returns else float("nan")
+    return LearnRow(
+        algo=algo,
+        env=env_id,
+        seed=seed,
+        steps=result.steps,
+        threshold=threshold_for(env_id) if config.threshold is None else config.threshold,
+        steps_to_threshold=result.steps_to_threshold,
+        train_mean=float(last),
+        eval_mean=float(returns.mean()),
+        eval_std=float(returns.std()),
+        eval_episodes=len(returns),
+        wall_time=wall,
+        train_time=result.wall_time,
+        curve_steps=list(result.steps_log),
+        curve_returns=[float(x) for x in result.mean_returns],
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,27 +110,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("algo", choices=sorted(ALGORITHMS))
     parser.add_argument("env", help="a Gymnasium environment id, e.g. CartPole-v1")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--steps", type=int, default=100_000, help="environment steps over all sub-environments")
+    parser.add_argument("--steps", type=int, default=None, help="environment steps (default: the algorithm's own)")
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar (on stderr)")
     args = parser.parse_args(argv)
-    config_class, train = ALGORITHMS[args.algo]
     try:
-        config = config_class(env_id=args.env, seed=args.seed, total_steps=args.steps, progress=not args.no_progress)
+        make_config(args.algo, args.env, seed=args.seed, steps=args.steps)
     except ValueError as error:
         parser.error(str(error))
-    torch.set_num_threads(1)  # small networks: one thread is fastest, and a shared machine stays responsive
-    started = time.perf_counter()
-    result = train(config)
-    returns = evaluate(result.agent, config, episodes=args.eval_episodes)
-    wall = time.perf_counter() - started
-    reached = "not reached" if result.steps_to_threshold is None else f"{result.steps_to_threshold}"
-    threshold = threshold_for(config.env_id) if config.threshold is None else config.threshold
-    print(
-        f"{args.algo} {args.env} seed {args.seed}: steps to {threshold:g}: {reached} (of {result.steps}); "
-        f"final mean return over {len(returns)} evaluation episodes: {returns.mean():.1f} "
-        f"(std {returns.std():.1f}); wall time {wall:.1f} s (training {result.wall_time:.1f} s)"
+    row = learn(
+        args.algo,
+        args.env,
+        seed=args.seed,
+        steps=args.steps,
+        eval_episodes=args.eval_episodes,
+        progress=not args.no_progress,
     )
+    print(row.summary())
     return 0
 
 

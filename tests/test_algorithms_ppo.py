@@ -5,6 +5,10 @@ STD-GAE-7, STD-TT-1, STD-TT-2). The learning benchmark is ``python -m lineage.le
 
 from __future__ import annotations
 
+import importlib.util
+import json
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -20,6 +24,7 @@ from lineage.algorithms.ppo_clip import PPOClipConfig
 from lineage.algorithms.rollout import VectorRollout, evaluate_policy
 
 SMOKE_SEED = 0
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -289,8 +294,8 @@ def test_learn_prints_a_line_per_iteration_and_the_summary(capsys):
 
 def test_every_training_algorithm_is_registered_with_learn():
     """PPO-5: each module of lineage.algorithms that trains (has ``train``) is an entry of lineage.learn.ALGORITHMS
-    with its own config class and train function — a forgotten registration fails here."""
-    import importlib
+    with its own config class and train function, and ``nox -s learn`` benchmarks each — a forgotten registration
+    fails here."""
     import pkgutil
 
     import lineage.algorithms
@@ -304,3 +309,34 @@ def test_every_training_algorithm_is_registered_with_learn():
     assert set(ALGORITHMS) == set(trainers)
     for name, (config_class, train) in ALGORITHMS.items():
         assert train is trainers[name].train and config_class.__module__ == trainers[name].__name__
+    assert set(bench_learn().BENCHMARKS) == set(ALGORITHMS), "nox -s learn must benchmark every algorithm"
+
+
+def bench_learn():
+    spec = importlib.util.spec_from_file_location("bench_learn", ROOT / "benchmarks" / "bench_learn.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.claim("PPO-5")
+def test_the_learning_benchmark_writes_its_table_json_and_curves_with_sb3_side_by_side(tmp_path, monkeypatch):
+    """PPO-5: ``nox -s learn``'s script, on a tiny budget: lineage's PPO-clip and SB3's PPO (matched
+    hyper-parameters) each give a row, the comparison line states both wall times and their ratio, and the markdown
+    table, the JSON rows and one PNG per environment are written."""
+    pytest.importorskip("stable_baselines3")
+    pytest.importorskip("matplotlib")
+    module = bench_learn()
+    monkeypatch.setattr(
+        "sys.argv", ["bench_learn.py", "--only", "ppo_clip", "--seeds", "0", "--steps", "1024", "--out", str(tmp_path)]
+    )
+    module.main()
+    rows = json.loads((tmp_path / "learn.json").read_text())
+    assert [(r["algo"], r["env"], r["steps"]) for r in rows] == [
+        ("ppo_clip", "CartPole-v1", 1024),
+        ("sb3_ppo", "CartPole-v1", 1024),
+    ]
+    markdown = (tmp_path / "learn.md").read_text()
+    assert "| ppo_clip | CartPole-v1 | 0 |" in markdown and "| sb3_ppo | CartPole-v1 | 0 |" in markdown
+    assert "ratio lineage/SB3 = " in markdown
+    assert (tmp_path / "curve_CartPole-v1.png").stat().st_size > 0

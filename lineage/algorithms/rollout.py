@@ -118,26 +118,33 @@ class VectorRollout:
         n_steps = check_positive_int("n_steps", n_steps)
         record = {name: [] for name in (*FIELDS, "valid")}
         finished: list[float] = []
+        known_values = None  # V(s_t) from the previous step's V(s_{t+1}): one value call per step, not two
         for _ in range(n_steps):
             obs = self.observation
             actions, log_probs = act(obs)
             next_obs, rewards, terminated, truncated, info = self.envs.step(actions)
             rewards = np.asarray(rewards, dtype=np.float64)
             terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
-            true_next = next_obs
+            true_next, replaced = next_obs, np.zeros(len(next_obs), dtype=bool)
             if self.mode is AutoresetMode.SAME_STEP and "_final_obs" in info:
-                true_next = next_obs.copy()
-                for i in np.flatnonzero(info["_final_obs"]):
+                true_next, replaced = next_obs.copy(), np.asarray(info["_final_obs"], dtype=bool)
+                for i in np.flatnonzero(replaced):
                     true_next[i] = info["final_obs"][i]
+            values = np.asarray(value(obs), dtype=np.float64) if known_values is None else known_values
+            true_next_values = np.asarray(value(true_next), dtype=np.float64)
+            # V of the observation the next step starts from: V(true next) unless a SAME_STEP reset replaced it.
+            known_values = true_next_values.copy()
+            if replaced.any():
+                known_values[replaced] = np.asarray(value(next_obs[replaced]), dtype=np.float64)
             valid = ~self.pending_reset
-            next_values = np.where(valid, np.asarray(value(true_next), dtype=np.float64), 0.0)
+            next_values = np.where(valid, true_next_values, 0.0)
             padding = ~valid
             step = {
                 "observations": obs,
                 "actions": actions,
                 "log_probs": log_probs,
                 "rewards": np.where(valid, rewards, 0.0),
-                "values": np.asarray(value(obs), dtype=np.float64),
+                "values": values,
                 "next_values": next_values,
                 "terminated": terminated | padding,
                 "truncated": truncated & valid,
