@@ -28,7 +28,8 @@ RESULTS = ROOT / "results"
 # algorithm → the environments it is benchmarked on, with the step budget of each run (a test checks that every
 # registered algorithm is here).
 BENCHMARKS: dict[str, dict[str, int | None]] = {
-    "ppo_clip": {"CartPole-v1": 100_000},
+    "ppo_clip": {"CartPole-v1": 100_000, "Pendulum-v1": 200_000},
+    "ppo_penalty": {"CartPole-v1": 100_000, "Pendulum-v1": 200_000},
 }
 
 # Stable-Baselines3's PPO with PPO-clip's CartPole hyper-parameters (lineage.algorithms.ppo_clip.PPOClipConfig): 4
