@@ -340,3 +340,14 @@ def test_the_learning_benchmark_writes_its_table_json_and_curves_with_sb3_side_b
     assert "| ppo_clip | CartPole-v1 | 0 |" in markdown and "| sb3_ppo | CartPole-v1 | 0 |" in markdown
     assert "ratio lineage/SB3 = " in markdown
     assert (tmp_path / "curve_CartPole-v1.png").stat().st_size > 0
+
+
+def test_per_environment_defaults_fill_only_the_fields_left_unset():
+    """PPO-5: the fields left None take the environment's defaults (Pendulum-v1 its own, any other env DEFAULTS),
+    a value set by the caller is kept."""
+    cartpole, pendulum = PPOClipConfig(), PPOClipConfig(env_id="Pendulum-v1")
+    for name, value in ppo_clip.DEFAULTS.items():
+        assert getattr(cartpole, name) == value
+    for name, value in ppo_clip.PER_ENV["Pendulum-v1"].items():
+        assert getattr(pendulum, name) == value
+    assert PPOClipConfig(env_id="Pendulum-v1", n_steps=7).n_steps == 7
