@@ -157,9 +157,11 @@ class PPOPenaltyConfig:
 
 
 def policy_parameters(policy: nn.Module, obs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """What fixes π(·|s) at each state: the logits ``[N, K]`` of a categorical policy, the mean ``[N, d]`` and
-    log σ ``[d]`` of a Gaussian one — the arguments of the exact KL (Schulman et al. 2017 "Proximal Policy
-    Optimization Algorithms", §4: KL[π_old(·|s), π_θ(·|s)] per state). Formula: θ ↦ (logits(s)) or (μ(s), log σ).
+    """What fixes π(·|s) at each state, the arguments of the exact KL (Schulman et al. 2017 "Proximal Policy
+    Optimization Algorithms", §4: KL[π_old(·|s), π_θ(·|s)] per state):
+
+        params(s) = (logits(s),) ``[N, K]`` (categorical),   params(s) = (μ(s), log σ) ``[N, d]``, ``[d]`` (Gaussian)
+
     Claim PPO-4; notes §PPO.
 
     Args:
@@ -180,8 +182,8 @@ def exact_kl(old: tuple[torch.Tensor, ...], new: tuple[torch.Tensor, ...]) -> to
         KL_i = categorical_kl(logits_old_i, logits_new_i)                        (categorical)
         KL_i = diagonal_gaussian_kl(μ_old_i, log σ_old, μ_new_i, log σ_new)      (Gaussian)
 
-    (Schulman et al. 2017 "Proximal Policy Optimization Algorithms", §4, eq. 8). Claims PPO-4, STD-PPO-1; notes
-    §PPO.
+    (Schulman et al. 2017 "Proximal Policy Optimization Algorithms", §4, eq. 8). Claims PPO-4, STD-PPO-1;
+    notes §PPO.
 
     Args:
         old: :func:`policy_parameters` of the old policy.
@@ -209,8 +211,8 @@ def penalty_loss(
         loss = −(1/N) Σ_i [ρ_i A_i − β KL_i] = ppo_penalty_loss(logits_new, logits_old, a, A, β)   (categorical)
                                              = ppo_penalty_loss_from_kl(log π_new, log π_old, A, KL, β)   (Gaussian)
 
-    (Schulman et al. 2017 "Proximal Policy Optimization Algorithms", §4, eq. 8). Claims PPO-4, STD-PPO-1; notes
-    §PPO.
+    (Schulman et al. 2017 "Proximal Policy Optimization Algorithms", §4, eq. 8). Claims PPO-4, STD-PPO-1;
+    notes §PPO.
 
     Args:
         policy: the policy being updated.
