@@ -30,6 +30,11 @@ RESULTS = ROOT / "results"
 BENCHMARKS: dict[str, dict[str, int | None]] = {
     "ppo_clip": {"CartPole-v1": 100_000, "Pendulum-v1": 200_000},
     "ppo_penalty": {"CartPole-v1": 100_000, "Pendulum-v1": 200_000},
+    "trpo": {"CartPole-v1": 100_000, "Pendulum-v1": 300_000},
+    "rlhf_ppo": {"tokens": None},  # None: the algorithm's default (16,384 responses)
+    "reinforce": {"CartPole-v1": None},  # its default budget (300k; 475 at 151–208k, seeds 1–3)
+    "reinforce_baseline": {"CartPole-v1": None},  # 250k; 475 at 114–128k, seeds 1–3
+    "actor_critic": {"CartPole-v1": None},  # 200k; 475 at 109–139k, seeds 1–3
 }
 
 # Stable-Baselines3's PPO with PPO-clip's CartPole hyper-parameters (lineage.algorithms.ppo_clip.PPOClipConfig): 4
@@ -146,7 +151,8 @@ def comparison(rows: list[LearnRow]) -> str:
 
 
 def plot(rows: list[LearnRow], directory: Path) -> list[Path]:
-    """One PNG per environment: the running mean return (last 100 episodes) against environment steps."""
+    """One PNG per environment: the running mean return (last 100 episodes) against environment steps; for a run
+    with an exact curve (RLHF-PPO) the exact KL(π ‖ π*), KL(π ‖ π_ref) and E_π[r_φ] against responses sampled."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -154,14 +160,28 @@ def plot(rows: list[LearnRow], directory: Path) -> list[Path]:
 
     paths = []
     for env in sorted({r.env for r in rows}):
+        runs = [r for r in rows if r.env == env]
         fig, ax = plt.subplots(figsize=(7, 4))
-        for r in (r for r in rows if r.env == env):
-            ax.plot(r.curve_steps, r.curve_returns, label=f"{r.algo} (seed {r.seed})")
-        if env in THRESHOLDS:
-            ax.axhline(
-                THRESHOLDS[env], color="grey", linestyle="--", linewidth=1, label=f"threshold {THRESHOLDS[env]:g}"
+        if all(r.exact_curve for r in runs):
+            for r in runs:
+                steps = [p["steps"] for p in r.exact_curve]
+                ax.plot(steps, [p["kl_to_optimum"] for p in r.exact_curve], label=f"KL(π‖π*) (seed {r.seed})")
+                ax.plot(
+                    steps, [p["kl_to_reference"] for p in r.exact_curve], "--", label=f"KL(π‖π_ref) (seed {r.seed})"
+                )
+                ax.plot(steps, [p["reward"] for p in r.exact_curve], ":", label=f"E[r_φ] (seed {r.seed})")
+            ax.axhline(runs[0].threshold, color="grey", linewidth=1, label=f"goal KL(π‖π*) ≤ {runs[0].threshold:g}")
+            ax.set(
+                xlabel="responses sampled", ylabel="nats / reward", title=f"RLHF-PPO on {env}: exact, by enumeration"
             )
-        ax.set(xlabel="environment steps", ylabel="mean return, last 100 episodes", title=env)
+        else:
+            for r in runs:
+                ax.plot(r.curve_steps, r.curve_returns, label=f"{r.algo} (seed {r.seed})")
+            if env in THRESHOLDS:
+                ax.axhline(
+                    THRESHOLDS[env], color="grey", linestyle="--", linewidth=1, label=f"threshold {THRESHOLDS[env]:g}"
+                )
+            ax.set(xlabel="environment steps", ylabel="mean return, last 100 episodes", title=env)
         ax.legend(fontsize=8)
         fig.tight_layout()
         path = directory / f"curve_{env.replace('/', '_')}.png"
@@ -178,6 +198,11 @@ def main() -> None:
     parser.add_argument("--no-sb3", action="store_true")
     parser.add_argument("--steps", type=int, default=None, help="one step budget for every run (a quick look)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the rows of an earlier learn.json in --out that this run does not redo",
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -193,6 +218,10 @@ def main() -> None:
             row = sb3_ppo(seed, args.steps or BENCHMARKS["ppo_clip"]["CartPole-v1"])
             print(row.summary(), flush=True)
             rows.append(row)
+    if args.keep and (args.out / "learn.json").exists():
+        redone = {(r.algo, r.env, r.seed) for r in rows}
+        earlier = [LearnRow(**r) for r in json.loads((args.out / "learn.json").read_text())]
+        rows = [r for r in earlier if (r.algo, r.env, r.seed) not in redone] + rows
     markdown = table(rows) + ("\n\n" + comparison(rows) if comparison(rows) else "") + "\n"
     (args.out / "learn.md").write_text(markdown)
     (args.out / "learn.json").write_text(json.dumps([asdict(r) for r in rows], indent=1))

@@ -16,13 +16,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from lineage.algorithms import ppo_clip, ppo_penalty
+from lineage.algorithms import actor_critic, ppo_clip, ppo_penalty, reinforce, reinforce_baseline, rlhf_ppo, trpo
 from lineage.algorithms.common import evaluate, threshold_for
 
 # name → (config class, train); explicit, one entry per algorithm (a test checks every training module is here).
 ALGORITHMS = {
     "ppo_clip": (ppo_clip.PPOClipConfig, ppo_clip.train),
     "ppo_penalty": (ppo_penalty.PPOPenaltyConfig, ppo_penalty.train),
+    "trpo": (trpo.TRPOConfig, trpo.train),
+    "rlhf_ppo": (rlhf_ppo.RLHFPPOConfig, rlhf_ppo.train),
+    "reinforce": (reinforce.ReinforceConfig, reinforce.train),
+    "reinforce_baseline": (reinforce_baseline.ReinforceBaselineConfig, reinforce_baseline.train),
+    "actor_critic": (actor_critic.ActorCriticConfig, actor_critic.train),
 }
 
 
@@ -46,6 +51,7 @@ class LearnRow:
     train_time: float
     curve_steps: list[int] = field(default_factory=list)
     curve_returns: list[float] = field(default_factory=list)
+    exact_curve: list[dict[str, float]] = field(default_factory=list)  # the module's ``curve_rows``, if it has one
 
     def summary(self) -> str:
         reached = "not reached" if self.steps_to_threshold is None else f"{self.steps_to_threshold}"
@@ -77,10 +83,12 @@ def learn(
     log: Callable[[str], None] | None = None,
 ) -> LearnRow:
     """Trains ``algo`` on ``env_id`` and evaluates the result (the algorithm module's own ``evaluate`` if it has
-    one, else greedy episodes of :func:`lineage.algorithms.common.evaluate`)."""
+    one, else greedy episodes of :func:`lineage.algorithms.common.evaluate`); a module with ``curve_rows(result)``
+    (RLHF-PPO's exact KL-to-optimum curve) adds those rows."""
     config = make_config(algo, env_id, seed=seed, steps=steps, progress=progress)
     _, train = ALGORITHMS[algo]
-    own_evaluate = getattr(sys.modules[train.__module__], "evaluate", evaluate)
+    module = sys.modules[train.__module__]
+    own_evaluate = getattr(module, "evaluate", evaluate)
     torch.set_num_threads(1)  # small networks: one thread is fastest, and a shared machine stays responsive
     started = time.perf_counter()
     result = train(config, log=log)
@@ -102,6 +110,7 @@ def learn(
         train_time=result.wall_time,
         curve_steps=list(result.steps_log),
         curve_returns=[float(x) for x in result.mean_returns],
+        exact_curve=module.curve_rows(result) if hasattr(module, "curve_rows") else [],
     )
 
 

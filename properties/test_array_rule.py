@@ -260,6 +260,21 @@ def ptx_calls(draw, *, loss: bool) -> Call:
     return Call({"rl_loss": rl_loss, "pretrain_token_logp": logp, "pretrain_mask": mask}, {"ptx_coef": coef})
 
 
+@st.composite
+def preference_calls(draw) -> Call:
+    """Reward-model scores of the chosen and rejected responses of 1–8 pairs (ties and large margins reachable)."""
+    n = draw(st.integers(1, 8), label="pairs")
+    chosen = draw(arrays(np.float64, (n,), elements=finite(-30.0, 30.0)), label="chosen_scores")
+    rejected = draw(arrays(np.float64, (n,), elements=finite(-30.0, 30.0)), label="rejected_scores")
+    return Call({"chosen_scores": chosen, "rejected_scores": rejected})
+
+
+def preference_agreement(call: Call, eps: float) -> float:
+    """log(1 + e^{−Δ}) of margins |Δ| up to 60, averaged: each term a few roundings of its size 1 + |Δ|."""
+    margin = np.abs(call.arrays["chosen_scores"] - call.arrays["rejected_scores"]).max()
+    return 2 * scaled_tolerance(eps, 1 + float(margin), len(call.arrays["chosen_scores"]))
+
+
 def token_reward_calls() -> st.SearchStrategy[Call]:
     return token_reward_cases().map(lambda c: Call(c.inputs(), {"beta": c.beta}))
 
@@ -473,6 +488,7 @@ BLOCKS = [
     ),
     block("token_rewards", rlhf.token_rewards, token_reward_calls(), ["STD-RLHF-1", "RLHF-1"]),
     block("whiten", rlhf.whiten, whiten_calls(), ["STD-RLHF-5"], whiten_agreement),
+    block("bradley_terry_loss", rlhf.bradley_terry_loss, preference_calls(), ["PPO-2", "RLHF-1"], preference_agreement),
     block(
         "pretraining_log_likelihood",
         rlhf.pretraining_log_likelihood,

@@ -52,6 +52,7 @@ from lineage.algorithms.rollout import Rollout, VectorRollout
 # The per-environment fields (``None`` in the config) take these values unless the caller sets them
 # (common.fill_env_defaults): DEFAULTS, overridden by PER_ENV[env_id].
 DEFAULTS = {
+    "total_steps": 100_000,
     "n_envs": 4,
     "n_steps": 128,
     "n_minibatches": 4,
@@ -67,6 +68,7 @@ DEFAULTS = {
 PER_ENV = {
     # as PPO-clip's (see ppo_clip.PER_ENV)
     "Pendulum-v1": {
+        "total_steps": 200_000,  # −200 reached at 102,400–106,496 steps (seeds 1, 2)
         "n_envs": 4,
         "n_steps": 1024,
         "n_minibatches": 16,
@@ -88,7 +90,7 @@ class PPOPenaltyConfig:
     the field."""
 
     env_id: str = "CartPole-v1"
-    total_steps: int = 100_000  # environment steps over all sub-environments
+    total_steps: int | None = None  # environment steps over all sub-environments
     seed: int = 1
     n_envs: int | None = None  # None: DEFAULTS / PER_ENV[env_id], as every field typed "| None" below
     n_steps: int | None = None  # T per sub-environment and iteration
