@@ -252,3 +252,38 @@ def test_same_seed_gives_identical_parameters_and_another_seed_does_not(env_id):
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert runs[0].losses == runs[1].losses
     assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+@pytest.mark.claim("PPO-4", "STD-PPO-1")
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_the_measured_kl_is_the_exact_kl_from_the_policy_before_to_the_policy_after_the_update(monkeypatch, env_id):
+    """PPO-4, STD-PPO-1: the d that steers β is the mean over the batch's states of KL(π_before ‖ π_after) — the
+    policies before and after the update (the on_update snapshots), in that direction, log σ included — recomputed
+    here from the snapshots with lineage's closed forms (float32 rounding apart)."""
+    import copy
+
+    snapshots, updates = [], []
+    original = ppo_penalty.update
+
+    def record(agent, optimizer, rollout, *args, **kwargs):
+        stats = original(agent, optimizer, rollout, *args, **kwargs)
+        updates.append((rollout, stats))
+        return stats
+
+    monkeypatch.setattr(ppo_penalty, "update", record)
+    make = short if env_id == "CartPole-v1" else short_pendulum
+    ppo_penalty.train(
+        make(total_steps=256), log=lambda line: None, on_update=lambda a: snapshots.append(copy.deepcopy(a))
+    )
+    rollout, stats = updates[0]
+    obs = torch.as_tensor(rollout.observations[rollout.valid], dtype=torch.float32)
+    before, after = snapshots[0].policy, snapshots[1].policy
+    with torch.no_grad():
+        if env_id == "CartPole-v1":
+            kl = lineage.ppo.categorical_kl(before.logits(obs).double(), after.logits(obs).double())
+        else:
+            assert not torch.equal(before.log_std, after.log_std)
+            kl = lineage.ppo.gaussian.diagonal_gaussian_kl(
+                before.mean(obs).double(), before.log_std.double(), after.mean(obs).double(), after.log_std.double()
+            )
+    assert stats.kl == pytest.approx(float(kl.mean()), rel=1e-4, abs=1e-7)
