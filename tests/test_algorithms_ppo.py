@@ -17,6 +17,7 @@ from gymnasium.vector import AutoresetMode
 
 import lineage
 import lineage.ppo
+import lineage.ppo.gaussian
 from lineage.algorithms import ppo_clip
 from lineage.algorithms.common import evaluate, make_envs
 from lineage.algorithms.networks import GaussianPolicy
@@ -351,3 +352,35 @@ def test_per_environment_defaults_fill_only_the_fields_left_unset():
     for name, value in ppo_clip.PER_ENV["Pendulum-v1"].items():
         assert getattr(pendulum, name) == value
     assert PPOClipConfig(env_id="Pendulum-v1", n_steps=7).n_steps == 7
+
+
+@pytest.mark.claim("PPO-5", "STD-PPO-4")
+def test_the_gaussian_run_calls_the_verified_functions(monkeypatch):
+    """PPO-5, STD-PPO-4: on Pendulum-v1 (a Gaussian policy) the policy loss is still lineage.ppo.ppo_clip_loss on
+    the policy's log-probabilities and the entropy bonus is lineage.ppo.gaussian.diagonal_gaussian_entropy (never
+    the categorical one), each once per minibatch."""
+    calls = {"ppo_clip_loss": 0, "combined_loss": 0, "categorical_entropy": 0, "diagonal_gaussian_entropy": 0}
+
+    def spy(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    for name in ("ppo_clip_loss", "combined_loss", "categorical_entropy"):
+        monkeypatch.setattr(lineage.ppo, name, spy(name, getattr(lineage.ppo, name)))
+    monkeypatch.setattr(
+        lineage.ppo.gaussian,
+        "diagonal_gaussian_entropy",
+        spy("diagonal_gaussian_entropy", lineage.ppo.gaussian.diagonal_gaussian_entropy),
+    )
+    config = short(env_id="Pendulum-v1", total_steps=256, n_steps=64, n_minibatches=2, n_epochs=2)
+    ppo_clip.train(config, log=lambda line: None)
+    updates = config.iterations * config.n_epochs * config.n_minibatches
+    assert calls == {
+        "ppo_clip_loss": updates,
+        "combined_loss": updates,
+        "categorical_entropy": 0,
+        "diagonal_gaussian_entropy": updates,
+    }
