@@ -146,3 +146,4 @@ def learn(session: nox.Session) -> None:
     (e.g. ``-- --only ppo_clip --seeds 1,2,3``)."""
     session.install(*CONSTRAINTS, "-e", ".[dev,learn]")
     session.run("python", "benchmarks/bench_learn.py", *session.posargs)
+    session.run("python", "-m", "lineage.learn_tabular", "--json", "results/tabular.json")

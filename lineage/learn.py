@@ -18,6 +18,7 @@ import torch
 
 from lineage.algorithms import actor_critic, ppo_clip, ppo_penalty, reinforce, reinforce_baseline, rlhf_ppo, trpo
 from lineage.algorithms.common import evaluate, threshold_for
+from lineage.tabular.gym_envs import register_tabular_envs
 
 # name → (config class, train); explicit, one entry per algorithm (a test checks every training module is here).
 ALGORITHMS = {
@@ -64,7 +65,9 @@ class LearnRow:
 
 def make_config(algo: str, env_id: str, *, seed: int, steps: int | None = None, progress: bool = False):
     """The configuration of ``algo`` on ``env_id``: its defaults for that environment, with the seed, the step
-    budget (None keeps the algorithm's default) and the progress bar set. Raises ``ValueError`` naming a bad field."""
+    budget (None keeps the algorithm's default) and the progress bar set. Raises ``ValueError`` naming a bad field.
+    Registers the tabular MDPs first (e.g. ``lineage/RandomMDP-0-v0``, :mod:`lineage.tabular.gym_envs`)."""
+    register_tabular_envs()
     config_class, _ = ALGORITHMS[algo]
     overrides = {"env_id": env_id, "seed": seed, "progress": progress}
     if steps is not None:
