@@ -28,7 +28,8 @@ RESULTS = ROOT / "results"
 # algorithm → the environments it is benchmarked on, with the step budget of each run (a test checks that every
 # registered algorithm is here).
 BENCHMARKS: dict[str, dict[str, int | None]] = {
-    "ppo_clip": {"CartPole-v1": 100_000},
+    "ppo_clip": {"CartPole-v1": 100_000, "Pendulum-v1": 200_000},
+    "ppo_penalty": {"CartPole-v1": 100_000, "Pendulum-v1": 200_000},
     "trpo": {"CartPole-v1": 100_000, "Pendulum-v1": 300_000},
     "rlhf_ppo": {"tokens": None},  # None: the algorithm's default (16,384 responses)
     "reinforce": {"CartPole-v1": None},  # its default budget (300k; 475 at 151–208k, seeds 1–3)

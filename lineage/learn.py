@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from lineage.algorithms import actor_critic, ppo_clip, reinforce, reinforce_baseline, rlhf_ppo, trpo
+from lineage.algorithms import actor_critic, ppo_clip, ppo_penalty, reinforce, reinforce_baseline, rlhf_ppo, trpo
 from lineage.algorithms.common import evaluate, threshold_for
 from lineage.tabular.gym_envs import register_tabular_envs
 
 # name → (config class, train); explicit, one entry per algorithm (a test checks every training module is here).
 ALGORITHMS = {
     "ppo_clip": (ppo_clip.PPOClipConfig, ppo_clip.train),
+    "ppo_penalty": (ppo_penalty.PPOPenaltyConfig, ppo_penalty.train),
     "trpo": (trpo.TRPOConfig, trpo.train),
     "rlhf_ppo": (rlhf_ppo.RLHFPPOConfig, rlhf_ppo.train),
     "reinforce": (reinforce.ReinforceConfig, reinforce.train),

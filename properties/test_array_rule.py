@@ -178,6 +178,16 @@ def categorical_calls(draw) -> Call:
     )
 
 
+@st.composite
+def penalty_from_kl_calls(draw) -> Call:
+    """Per-sample log-probabilities and advantages of the clip's cases (ratios far from 1 included), a per-sample KL
+    in [0, 5] and β (0 reachable)."""
+    case = draw(clip_cases())
+    kl = draw(arrays(np.float64, (len(case.advantages),), elements=finite(0.0, 5.0)), label="kl")
+    beta = draw(st.one_of(st.sampled_from([0.0, 0.5]), finite(0.0, 2.0)), label="beta")
+    return Call({**case.inputs(), "kl": kl}, {"beta": beta})
+
+
 def only(call: Call, *names: str, params: tuple[str, ...] = ()) -> Call:
     return Call({n: call.arrays[n] for n in names}, {p: call.params[p] for p in params})
 
@@ -329,6 +339,22 @@ def penalty_agreement(call: Call, eps: float) -> float:
     return 2 * scaled_tolerance(eps, scale, a["logits_new"].shape[-1] + len(a["advantages"]))
 
 
+def penalty_terms(call: Call) -> np.ndarray:
+    """ρ_i|A_i| + β·KL_i: the size of each term of the penalised surrogate."""
+    a = call.arrays
+    return np.exp(a["logp_new"] - a["logp_old"]) * np.abs(a["advantages"]) + call.params["beta"] * a["kl"]
+
+
+def penalty_from_kl_agreement(call: Call, eps: float) -> np.ndarray:
+    """Per sample: the two ρ within 2·eps·ρ (one exp each), times |A|, then one product and one difference."""
+    return 4 * eps * penalty_terms(call)
+
+
+def penalty_from_kl_loss_agreement(call: Call, eps: float) -> float:
+    """The mean of N terms of size up to max(ρ|A| + β·KL), on each path."""
+    return 2 * scaled_tolerance(eps, float(penalty_terms(call).max()), len(call.arrays["kl"]))
+
+
 def combined_agreement(call: Call, eps: float) -> float:
     a, p = call.arrays, call.params
     scale = abs(float(a["clip_loss"])) + p["vf_coef"] * abs(float(a["value_loss"])) + p["ent_coef"] * 2.0
@@ -442,6 +468,20 @@ BLOCKS = [
     ),
     block("penalized_surrogate", ppo.penalized_surrogate, categorical_calls(), ["PPO-4"], penalty_agreement),
     block("ppo_penalty_loss", ppo.ppo_penalty_loss, categorical_calls(), ["PPO-4", "STD-PPO-1"], penalty_agreement),
+    block(
+        "penalized_surrogate_from_kl",
+        ppo.penalized_surrogate_from_kl,
+        penalty_from_kl_calls(),
+        ["PPO-4"],
+        penalty_from_kl_agreement,
+    ),
+    block(
+        "ppo_penalty_loss_from_kl",
+        ppo.ppo_penalty_loss_from_kl,
+        penalty_from_kl_calls(),
+        ["PPO-4", "STD-PPO-1"],
+        penalty_from_kl_loss_agreement,
+    ),
     block("combined_loss", ppo.combined_loss, combined_calls(), ["STD-PPO-4"], combined_agreement),
     block(
         "normalize_advantages", ppo.normalize_advantages, normalization_calls(), ["STD-RLHF-5"], normalization_agreement

@@ -1,6 +1,8 @@
 """PPO-penalty, E[ρA − β·KL(π_old ‖ π_θ)], and the adaptive β (notes §PPO; claims PPO-3, PPO-4, STD-PPO-1), on
-lineage's torch implementation in float64. Expectations over a ~ π_old are exact: one sample per action of each
-state of a small batch, weighted by π_old(a|s)/S.
+lineage's torch implementation in float64; the family-free form from per-sample log-probabilities and KLs
+(``penalized_surrogate_from_kl``, the Gaussian policies' loss) is held to the categorical form and to its
+formula. Expectations over a ~ π_old are exact: one sample per action of each state of a small batch, weighted by
+π_old(a|s)/S.
 
 Tolerances: every value and gradient is a short sum over at most 12 (state, action) pairs of terms no larger than
 (|A| + β)·(1 + |log π|), each a few roundings deep; ``scaled_tolerance`` allows 8·eps·(terms + 1) times that
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
@@ -20,7 +23,15 @@ from hypothesis import strategies as st
 
 from lineage.laws.cases.mdps import positive_distributions
 from lineage.laws.tolerance import scaled_tolerance
-from lineage.ppo import adapt_kl_coef, categorical_kl, penalized_surrogate
+from lineage.ppo import (
+    adapt_kl_coef,
+    categorical_kl,
+    penalized_surrogate,
+    penalized_surrogate_from_kl,
+    ppo_penalty_loss,
+    ppo_penalty_loss_from_kl,
+)
+from lineage.ppo.gaussian import diagonal_gaussian_kl
 from properties.assertions import assert_at_least, assert_identity
 from properties.ppo_strategies import (
     EPS,
@@ -144,3 +155,152 @@ def test_a_single_action_leaves_only_the_advantage(advantage, logit, beta):
     KL is 0 and L^KLPEN = A exactly, whatever the logits."""
     got = penalized_surrogate(np.array([[logit]]), np.array([[0.0]]), np.array([0]), np.array([advantage]), beta=beta)
     np.testing.assert_array_equal(got, [advantage])
+
+
+# ------------------------------------------------------------------------------------------------
+# PPO-4 for any policy family: ρA − β·KL from per-sample log-probabilities and KLs
+# ------------------------------------------------------------------------------------------------
+@st.composite
+def categorical_samples(draw) -> tuple[CategoricalBatch, np.ndarray, float]:
+    batch = draw(categorical_batches(max_states=3))
+    states, actions = batch.shape
+    taken = np.array(draw(st.lists(st.integers(0, actions - 1), min_size=states, max_size=states), label="actions"))
+    beta = draw(st.one_of(st.sampled_from([0.0, 0.5]), finite(0.0, 2.0)), label="beta")
+    return batch, taken, beta
+
+
+@pytest.mark.claim("PPO-4", "STD-PPO-1")
+@given(drawn=categorical_samples())
+@example(
+    drawn=(
+        CategoricalBatch([[0.0, 1.0], [2.0, -1.0]], [[1.0, 0.0], [2.0, -1.0]], [[1.0, -2.0], [0.5, 3.0]]),
+        np.array([0, 1]),
+        0.5,
+    )
+)
+def test_penalty_from_kl_is_the_categorical_penalty_on_a_categorical_policy(drawn):
+    """PPO-4, STD-PPO-1 (notes §PPO): fed a categorical policy's log π(a_i|s_i) and its exact KL(π_old ‖ π_new)
+    (``categorical_kl``), the family-free ``penalized_surrogate_from_kl`` is ``penalized_surrogate`` of the logits:
+    the same terms bit for bit (the same operations in the same order), and the same gradient in the new logits up
+    to the rounding of the backward sums. The loss forms agree likewise."""
+    batch, taken, beta = drawn
+    rows = torch.arange(len(taken))
+    advantages = tensor(batch.q_values)[rows, taken]
+    logits_old = tensor(batch.logits_old)
+    from_logits, from_kl = tensor(batch.logits_new, grad=True), tensor(batch.logits_new, grad=True)
+    expected = penalized_surrogate(from_logits, logits_old, taken, advantages, beta=beta)
+    logp_new = torch.log_softmax(from_kl, dim=-1)[rows, taken]
+    logp_old = torch.log_softmax(logits_old, dim=-1)[rows, taken]
+    got = penalized_surrogate_from_kl(logp_new, logp_old, advantages, categorical_kl(logits_old, from_kl), beta=beta)
+    np.testing.assert_array_equal(got.detach().numpy(), expected.detach().numpy())
+    ratio = float((logp_new - logp_old).detach().exp().max())
+    magnitude = batch.magnitude() * (ratio * batch.magnitude() + beta)
+    atol = scaled_tolerance(EPS, magnitude, batch.shape[1] + 2)
+    assert_identity(
+        gradient(got.sum(), from_kl).numpy(), gradient(expected.sum(), from_logits).numpy(), atol=atol, what="∇ logits"
+    )
+    loss = ppo_penalty_loss_from_kl(logp_new, logp_old, advantages, categorical_kl(logits_old, from_kl), beta=beta)
+    categorical_loss = ppo_penalty_loss(from_logits, logits_old, taken, advantages, beta=beta)
+    assert_identity(loss.item(), categorical_loss.item(), atol=atol, what="loss")
+
+
+@st.composite
+def penalty_samples(draw) -> dict:
+    n = draw(st.integers(1, 6), label="N")
+    column = lambda low, high, label: draw(  # noqa: E731
+        st.lists(finite(low, high), min_size=n, max_size=n), label=label
+    )
+    return {
+        "logp_new": column(-6.0, 0.0, "logp_new"),
+        "logp_old": column(-6.0, 0.0, "logp_old"),
+        "advantages": column(-10.0, 10.0, "advantages"),
+        "kl": column(0.0, 5.0, "kl"),
+        "beta": draw(st.one_of(st.sampled_from([0.0, 1.0]), finite(0.0, 10.0)), label="beta"),
+    }
+
+
+@pytest.mark.claim("PPO-4", "PPO-13", "STD-PPO-1")
+@given(sample=penalty_samples())
+@example(
+    sample={"logp_new": [0.0, 0.0], "logp_old": [0.0, 0.0], "advantages": [1.5, -2.0], "kl": [0.0, 0.25], "beta": 2.0}
+)
+def test_penalty_from_kl_value_and_derivatives(sample):
+    """PPO-4, PPO-13, STD-PPO-1 (notes §PPO): L_i = ρ_i A_i − β KL_i with ρ_i = exp(log π_new − log π_old), against
+    the closed form in 50-digit decimals; ∂L_i/∂log π_new = ρ_i A_i, ∂L_i/∂KL_i = −β exactly, no gradient into
+    log π_old or A (constants of the loss), and the loss is −mean L with ∂loss/∂KL_i = β/N. (Pinned: ρ = 1,
+    A = (1.5, −2), KL = (0, 0.25), β = 2 → L = (1.5, −2.5), loss 0.5.)"""
+    leaves = {k: tensor(sample[k], grad=True) for k in ("logp_new", "logp_old", "advantages", "kl")}
+    beta = sample["beta"]
+    terms = penalized_surrogate_from_kl(**leaves, beta=beta)
+    with localcontext() as context:
+        context.prec = 50
+        ratio = [(Decimal(n) - Decimal(o)).exp() for n, o in zip(sample["logp_new"], sample["logp_old"], strict=True)]
+        exact = [
+            float(r * Decimal(a) - Decimal(beta) * Decimal(k))
+            for r, a, k in zip(ratio, sample["advantages"], sample["kl"], strict=True)
+        ]
+        ratio_a = [float(r * Decimal(a)) for r, a in zip(ratio, sample["advantages"], strict=True)]
+    scale = max(abs(x) for x in ratio_a) + beta * max(sample["kl"]) + 1.0
+    atol = scaled_tolerance(EPS, scale, 4)
+    assert_identity(terms.detach().numpy(), exact, atol=atol, what="ρA − β·KL")
+    assert_identity(gradient(terms.sum(), leaves["logp_new"]).numpy(), ratio_a, atol=atol, what="∂/∂log π_new")
+    np.testing.assert_array_equal(gradient(terms.sum(), leaves["kl"]).numpy(), np.full(len(exact), -beta))
+    for constant in ("logp_old", "advantages"):
+        np.testing.assert_array_equal(gradient(terms.sum(), leaves[constant]).numpy(), 0.0, err_msg=constant)
+    loss = ppo_penalty_loss_from_kl(**leaves, beta=beta)
+    n = len(exact)
+    assert_identity(loss.item(), -sum(exact) / n, atol=scaled_tolerance(EPS, scale, n + 4), what="loss = −mean L")
+    assert_identity(gradient(loss, leaves["kl"]).numpy(), beta / n, atol=0.0, what="∂loss/∂KL = β/N")
+    if sample == {
+        "logp_new": [0.0, 0.0],
+        "logp_old": [0.0, 0.0],
+        "advantages": [1.5, -2.0],
+        "kl": [0.0, 0.25],
+        "beta": 2.0,
+    }:
+        np.testing.assert_array_equal(terms.detach().numpy(), [1.5, -2.5])
+        assert loss.item() == 0.5
+
+
+@st.composite
+def gaussian_samples(draw) -> dict:
+    d = draw(st.integers(1, 3), label="d")
+    column = lambda low, high, label: draw(  # noqa: E731
+        st.lists(finite(low, high), min_size=d, max_size=d), label=label
+    )
+    return {
+        "mean": column(-3.0, 3.0, "mean"),
+        "log_std": column(-2.0, 1.0, "log_std"),
+        "action": column(-5.0, 5.0, "action"),
+        "advantage": draw(finite(-10.0, 10.0), label="advantage"),
+        "beta": draw(st.one_of(st.sampled_from([0.0, 1.0]), finite(0.0, 10.0)), label="beta"),
+    }
+
+
+@pytest.mark.claim("PPO-4")
+@given(sample=gaussian_samples())
+@example(sample={"mean": [0.0], "log_std": [0.0], "action": [1.0], "advantage": 2.0, "beta": 1.0})
+def test_gaussian_penalty_at_the_old_policy_has_the_policy_gradient_whatever_beta(sample):
+    """PPO-4 (notes §PPO) for a diagonal Gaussian policy: at θ = θ_old, with KL = diagonal_gaussian_kl(π_old, π_θ),
+    the gradient of ρA − β·KL (``penalized_surrogate_from_kl``) in (μ, log σ) is the score-function term
+    A·∇ log π(a) = (A(a − μ)/σ², A((a − μ)²/σ² − 1)), whatever β: the KL has gradient 0 at its minimum. (Pinned:
+    μ = 0, σ = 1, a = 1, A = 2 → (2, 0).)"""
+    mean, log_std = tensor(sample["mean"], grad=True), tensor(sample["log_std"], grad=True)
+    old_mean, old_log_std = tensor(sample["mean"]), tensor(sample["log_std"])
+    action, advantage, beta = tensor(sample["action"]), sample["advantage"], sample["beta"]
+
+    def log_prob(mu, ls):
+        return torch.distributions.Normal(mu, ls.exp()).log_prob(action).sum().reshape(1)
+
+    kl = diagonal_gaussian_kl(old_mean, old_log_std, mean, log_std).reshape(1)
+    term = penalized_surrogate_from_kl(
+        log_prob(mean, log_std), log_prob(old_mean, old_log_std), [advantage], kl, beta=beta
+    )
+    grad_mean, grad_log_std = torch.autograd.grad(term.sum(), (mean, log_std))
+    a, mu, sigma = np.array(sample["action"]), np.array(sample["mean"]), np.exp(sample["log_std"])
+    z = (a - mu) / sigma
+    magnitude = (abs(advantage) + beta) * (1 + np.abs(z / sigma).max() + (z**2).max())
+    atol = scaled_tolerance(EPS, magnitude, 8)
+    assert_identity(grad_mean.numpy(), advantage * z / sigma, atol=atol, what="∂/∂μ = A(a − μ)/σ²")
+    assert_identity(grad_log_std.numpy(), advantage * (z**2 - 1), atol=atol, what="∂/∂log σ = A((a − μ)²/σ² − 1)")
+    assert term.item() == pytest.approx(advantage, abs=atol)  # ρ = 1, KL = 0

@@ -17,8 +17,10 @@ from lineage.ppo import (
     kl_k3,
     normalize_advantages,
     penalized_surrogate,
+    penalized_surrogate_from_kl,
     ppo_clip_loss,
     ppo_penalty_loss,
+    ppo_penalty_loss_from_kl,
     probability_ratio,
     value_loss,
 )
@@ -59,6 +61,7 @@ VALUE_CLIP = {"values_new": np.zeros(N), "values_old": np.ones(N), "clip_eps": 0
 VALUES = {**VALUE_CLIP, "returns": np.zeros(N)}
 LOGITS = {"logits_new": np.zeros((N, K)), "logits_old": np.ones((N, K))}
 PENALTY = {**LOGITS, "actions": np.array([0, 1, 0]), "advantages": np.ones(N), "beta": 0.1}
+PENALTY_FROM_KL = {**PER_SAMPLE, "kl": np.array([0.0, 0.1, 0.2]), "beta": 0.1}
 KL = {"logp_new": PER_SAMPLE["logp_new"], "logp_old": PER_SAMPLE["logp_old"]}
 CLIP_RANGE = (0.0, -0.1, 1.0, 1.5)
 
@@ -76,6 +79,13 @@ CASES = [
         case
         for f in (penalized_surrogate, ppo_penalty_loss)
         for case in cases(f, PENALTY, ("logits_old", "advantages"), bad_scalars("beta", invalid=(-0.1,)))
+    ),
+    *(
+        case
+        for f in (penalized_surrogate_from_kl, ppo_penalty_loss_from_kl)
+        for case in cases(
+            f, PENALTY_FROM_KL, ("logp_new", "logp_old", "advantages", "kl"), bad_scalars("beta", invalid=(-0.1,))
+        )
     ),
     *cases(categorical_kl, LOGITS, ("logits_new",), ()),
     *cases(categorical_entropy, {"logits": LOGITS["logits_new"]}, (), ()),

@@ -17,8 +17,10 @@ from gymnasium.vector import AutoresetMode
 
 import lineage
 import lineage.ppo
+import lineage.ppo.gaussian
 from lineage.algorithms import ppo_clip
-from lineage.algorithms.common import evaluate
+from lineage.algorithms.common import evaluate, make_envs
+from lineage.algorithms.networks import GaussianPolicy
 from lineage.algorithms.ppo_clip import PPOClipConfig
 from lineage.algorithms.rollout import VectorRollout, evaluate_policy
 
@@ -133,10 +135,77 @@ def test_bad_configuration_names_the_field(field, value):
         PPOClipConfig(**{field: value})
 
 
-def test_a_continuous_action_space_is_refused_naming_the_env():
-    """PPO-5: the categorical policy refuses Pendulum-v1's Box action space (ValueError naming env_id)."""
-    with pytest.raises(ValueError, match=r"^env_id: Pendulum-v1 .*Discrete"):
-        ppo_clip.train(short(env_id="Pendulum-v1"), log=lambda line: None)
+def test_an_action_space_without_a_policy_is_refused_naming_the_env():
+    """PPO-5: an action space with neither a categorical nor a Gaussian policy (MultiDiscrete) is refused
+    (ValueError naming env_id)."""
+    env_id = "lineage-test/MultiDiscrete-v0"
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point=MultiDiscreteEnv, max_episode_steps=10)
+    with pytest.raises(ValueError, match=rf"^env_id: {env_id} .*MultiDiscrete"):
+        ppo_clip.train(short(env_id=env_id), log=lambda line: None)
+
+
+class MultiDiscreteEnv(gym.Env):
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.MultiDiscrete([2, 3])
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(2, np.float32), 0.0, False, False, {}
+
+
+@pytest.mark.claim("PPO-5", "STD-PPO-4")
+def test_pendulum_smoke_run_trains_a_gaussian_policy():
+    """PPO-5, STD-PPO-4: on Pendulum-v1 the policy is a diagonal Gaussian; a short run gives finite losses and moves
+    every parameter tensor, the learned log σ included (Pendulum learns too slowly for a return test this short)."""
+    config = short(env_id="Pendulum-v1", total_steps=1024, n_steps=128, n_minibatches=4)
+    initial = {}
+    original = ppo_clip.make_agent
+
+    def keep_initial(config, envs):
+        agent = original(config, envs)
+        initial.update({k: v.clone() for k, v in agent.state_dict().items()})
+        return agent
+
+    ppo_clip.make_agent = keep_initial
+    try:
+        run = ppo_clip.train(config, log=lambda line: None)
+    finally:
+        ppo_clip.make_agent = original
+    assert isinstance(run.agent.policy, GaussianPolicy)
+    assert run.losses and np.isfinite(run.losses).all()
+    for name, tensor in run.agent.state_dict().items():
+        assert not torch.equal(tensor, initial[name]), f"{name} did not change"
+
+
+@pytest.mark.claim("PPO-5")
+def test_gaussian_actions_are_clipped_only_by_the_environment_step():
+    """PPO-5: a wide Gaussian (σ = e²) samples actions outside Pendulum's Box [−2, 2]; the rollout stores them as
+    drawn, with log π of the drawn action, while the environment is stepped with the clipped action (its reward
+    is that of the clipped torque)."""
+    config = short(env_id="Pendulum-v1", log_std_init=2.0)
+    envs = make_envs(config.env_id, 2, SMOKE_SEED)
+    try:
+        agent = ppo_clip.make_agent(config, envs)
+        act, value = ppo_clip.policy_callables(agent)
+        stepped = ppo_clip.stepped_envs(envs)
+        rollout = VectorRollout(stepped, seed=SMOKE_SEED).collect(act, value, 32)
+    finally:
+        envs.close()
+    actions = rollout.actions.reshape(-1, 1)
+    assert rollout.actions.shape == (32, 2, 1) and (np.abs(actions) > 2.0).any()
+    with torch.no_grad():
+        dist = agent.policy.distribution(torch.as_tensor(rollout.observations.reshape(-1, 3)))
+        logp = dist.log_prob(torch.as_tensor(actions)).numpy()
+    np.testing.assert_allclose(rollout.log_probs.reshape(-1), logp, rtol=1e-5, atol=1e-5)
+    env = gym.make("Pendulum-v1")  # replay sub-environment 0 with the clipped torques: the same rewards
+    env.reset(seed=SMOKE_SEED)
+    for t in range(32):
+        _, reward, *_ = env.step(np.clip(rollout.actions[t, 0], -2.0, 2.0))
+        assert reward == pytest.approx(rollout.rewards[t, 0], rel=1e-6)
 
 
 def test_same_seed_gives_identical_parameters_and_another_seed_does_not():
@@ -272,3 +341,46 @@ def test_the_learning_benchmark_writes_its_table_json_and_curves_with_sb3_side_b
     assert "| ppo_clip | CartPole-v1 | 0 |" in markdown and "| sb3_ppo | CartPole-v1 | 0 |" in markdown
     assert "ratio lineage/SB3 = " in markdown
     assert (tmp_path / "curve_CartPole-v1.png").stat().st_size > 0
+
+
+def test_per_environment_defaults_fill_only_the_fields_left_unset():
+    """PPO-5: the fields left None take the environment's defaults (Pendulum-v1 its own, any other env DEFAULTS),
+    a value set by the caller is kept."""
+    cartpole, pendulum = PPOClipConfig(), PPOClipConfig(env_id="Pendulum-v1")
+    for name, value in ppo_clip.DEFAULTS.items():
+        assert getattr(cartpole, name) == value
+    for name, value in ppo_clip.PER_ENV["Pendulum-v1"].items():
+        assert getattr(pendulum, name) == value
+    assert PPOClipConfig(env_id="Pendulum-v1", n_steps=7).n_steps == 7
+
+
+@pytest.mark.claim("PPO-5", "STD-PPO-4")
+def test_the_gaussian_run_calls_the_verified_functions(monkeypatch):
+    """PPO-5, STD-PPO-4: on Pendulum-v1 (a Gaussian policy) the policy loss is still lineage.ppo.ppo_clip_loss on
+    the policy's log-probabilities and the entropy bonus is lineage.ppo.gaussian.diagonal_gaussian_entropy (never
+    the categorical one), each once per minibatch."""
+    calls = {"ppo_clip_loss": 0, "combined_loss": 0, "categorical_entropy": 0, "diagonal_gaussian_entropy": 0}
+
+    def spy(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    for name in ("ppo_clip_loss", "combined_loss", "categorical_entropy"):
+        monkeypatch.setattr(lineage.ppo, name, spy(name, getattr(lineage.ppo, name)))
+    monkeypatch.setattr(
+        lineage.ppo.gaussian,
+        "diagonal_gaussian_entropy",
+        spy("diagonal_gaussian_entropy", lineage.ppo.gaussian.diagonal_gaussian_entropy),
+    )
+    config = short(env_id="Pendulum-v1", total_steps=256, n_steps=64, n_minibatches=2, n_epochs=2)
+    ppo_clip.train(config, log=lambda line: None)
+    updates = config.iterations * config.n_epochs * config.n_minibatches
+    assert calls == {
+        "ppo_clip_loss": updates,
+        "combined_loss": updates,
+        "categorical_entropy": 0,
+        "diagonal_gaussian_entropy": updates,
+    }

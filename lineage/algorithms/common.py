@@ -194,3 +194,22 @@ def evaluate(agent: torch.nn.Module, config, *, episodes: int = 100, greedy: boo
         return (agent.policy.greedy(obs) if greedy else agent.policy.distribution(obs).sample()).numpy()
 
     return evaluate_policy(lambda: gym.make(config.env_id), act, episodes=episodes, seed=config.seed + 1_000_000)
+
+
+def fill_env_defaults(config, defaults: dict[str, object], per_env: dict[str, dict[str, object]]) -> None:
+    """Gives every per-environment field of a frozen config that was left ``None`` its default for the run's
+    environment: field = per_env[env_id][field] if listed there, else defaults[field] (the hyper-parameters of
+    Schulman et al. 2017 "Proximal Policy Optimization Algorithms" differ between its discrete and its MuJoCo
+    runs, §6). A value the caller set is kept. Claim PPO-5; notes §PPO.
+
+    Args:
+        config: a frozen dataclass with ``env_id`` and the fields named in ``defaults``.
+        defaults: field → value for any environment.
+        per_env: env_id → {field → value} overriding ``defaults``.
+
+    Returns:
+        None (the config is filled in place, as its ``__post_init__`` may).
+    """
+    for name, value in (defaults | per_env.get(config.env_id, {})).items():
+        if getattr(config, name) is None:
+            object.__setattr__(config, name, value)

@@ -6,7 +6,14 @@ from lineage.ppo.clip import clip_fraction, clipped_surrogate, ppo_clip_loss, pr
 from lineage.ppo.entropy import categorical_entropy, combined_loss
 from lineage.ppo.gaussian import diagonal_gaussian_entropy, diagonal_gaussian_kl
 from lineage.ppo.kl_estimators import kl_k1, kl_k2, kl_k3
-from lineage.ppo.penalty import adapt_kl_coef, categorical_kl, penalized_surrogate, ppo_penalty_loss
+from lineage.ppo.penalty import (
+    adapt_kl_coef,
+    categorical_kl,
+    penalized_surrogate,
+    penalized_surrogate_from_kl,
+    ppo_penalty_loss,
+    ppo_penalty_loss_from_kl,
+)
 from lineage.ppo.value_loss import clip_value, value_loss
 
 __all__ = [
@@ -24,8 +31,10 @@ __all__ = [
     "kl_k3",
     "normalize_advantages",
     "penalized_surrogate",
+    "penalized_surrogate_from_kl",
     "ppo_clip_loss",
     "ppo_penalty_loss",
+    "ppo_penalty_loss_from_kl",
     "probability_ratio",
     "value_loss",
 ]

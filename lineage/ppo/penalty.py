@@ -1,4 +1,6 @@
-"""PPO with a KL penalty instead of the clip, for categorical policies, and the PPO paper's adaptive coefficient."""
+"""PPO with a KL penalty instead of the clip — from the logits of categorical policies, or from per-sample
+log-probabilities and exact KLs for any policy (a diagonal Gaussian's, say) — and the PPO paper's adaptive
+coefficient."""
 
 from __future__ import annotations
 
@@ -103,6 +105,68 @@ def ppo_penalty_loss(logits_new, logits_old, actions, advantages, *, beta: float
         differentiable in ``logits_new``.
     """
     surrogate = penalized_surrogate(logits_new, logits_old, actions, advantages, beta=beta)
+    return backend_of(surrogate).scalar(-surrogate.mean())
+
+
+def penalized_surrogate_from_kl(logp_new, logp_old, advantages, kl, *, beta: float):
+    """The KL-penalised surrogate of each sample (to be maximised), for any policy family, from its per-sample
+    log-probabilities and its per-sample exact KL.
+
+        L^KLPEN_i = ρ_i A_i − β KL_i,   ρ_i = exp(log π_new(a_i|s_i) − log π_old(a_i|s_i)),
+        KL_i = KL(π_old(·|s_i) ‖ π_new(·|s_i))
+
+    (Schulman et al. 2017 "Proximal Policy Optimization Algorithms", §4, eq. 8). The KL is the caller's exact
+    divergence between the two policies at s_i — :func:`categorical_kl` of the logits, or
+    :func:`lineage.ppo.gaussian.diagonal_gaussian_kl` of a Gaussian's means and log σ — not a sample estimate; on
+    a categorical policy this is :func:`penalized_surrogate`. ``logp_old`` and ``advantages`` are constants of the
+    loss (no gradient flows into them, as in :func:`lineage.ppo.clipped_surrogate`); ``kl`` keeps its graph.
+
+    Derivative: ∂L^KLPEN_i/∂log π_new(a_i|s_i) = ρ_i A_i,   ∂L^KLPEN_i/∂KL_i = −β.
+
+    Claims PPO-4, PPO-13, STD-PPO-1; notes §PPO (KL penalty).
+
+    Args:
+        logp_new: log π_new(a_i|s_i), shape ``[N]`` (or any shape, one entry per sample).
+        logp_old: log π_old(a_i|s_i) of the sampling policy, same shape.
+        advantages: A_i under the old policy, same shape.
+        kl: KL(π_old(·|s_i) ‖ π_new(·|s_i)) per sample, same shape.
+        beta: the penalty coefficient β ≥ 0 (a SymPy expression too in a symbolic call, :mod:`lineage.arrays`).
+
+    Returns:
+        L^KLPEN_i, shape ``[N]``; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
+        differentiable in ``logp_new`` and ``kl``.
+    """
+    backend, (new, old, adv, kl) = per_sample_floats(logp_new=logp_new, logp_old=logp_old, advantages=advantages, kl=kl)
+    beta = check_real("beta", beta, minimum=0.0, symbolic=backend.is_symbolic)
+    old, adv = backend.no_gradient(old), backend.no_gradient(adv)
+    return backend.xp.exp(new - old) * adv - beta * kl
+
+
+def ppo_penalty_loss_from_kl(logp_new, logp_old, advantages, kl, *, beta: float):
+    """PPO-penalty's loss for any policy family, the quantity a descent step minimises.
+
+        ppo_penalty_loss_from_kl = −(1/N) Σ_i [ρ_i A_i − β KL_i]
+
+    the negated mean of :func:`penalized_surrogate_from_kl` (Schulman et al. 2017 "Proximal Policy Optimization
+    Algorithms", §4, eq. 8); on a categorical policy, with KL_i = :func:`categorical_kl`, it is
+    :func:`ppo_penalty_loss`.
+
+    Derivative: ∂loss/∂log π_new(a_i|s_i) = −ρ_i A_i / N,   ∂loss/∂KL_i = β / N.
+
+    Claims PPO-4, STD-PPO-1; notes §PPO (KL penalty).
+
+    Args:
+        logp_new: log π_new(a_i|s_i), shape ``[N]``.
+        logp_old: log π_old(a_i|s_i) of the sampling policy, same shape.
+        advantages: A_i, same shape.
+        kl: KL(π_old(·|s_i) ‖ π_new(·|s_i)) per sample, same shape.
+        beta: β ≥ 0.
+
+    Returns:
+        The loss, a 0-d array; numpy or torch with the inputs' float dtype (array rule of :mod:`lineage.arrays`),
+        differentiable in ``logp_new`` and ``kl``.
+    """
+    surrogate = penalized_surrogate_from_kl(logp_new, logp_old, advantages, kl, beta=beta)
     return backend_of(surrogate).scalar(-surrogate.mean())
 
 
