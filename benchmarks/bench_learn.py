@@ -213,11 +213,10 @@ def main() -> None:
                 row = learn(algo, env, seed=seed, steps=args.steps or steps, log=lambda line: None)
                 print(row.summary(), flush=True)
                 rows.append(row)
-    if not args.no_sb3 and (args.only is None or "ppo_clip" in args.only):
-        for seed in seeds:
-            row = sb3_ppo(seed, args.steps or BENCHMARKS["ppo_clip"]["CartPole-v1"])
-            print(row.summary(), flush=True)
-            rows.append(row)
+                if (algo, env) == ("ppo_clip", "CartPole-v1") and not args.no_sb3:  # right after: same machine load
+                    row = sb3_ppo(seed, args.steps or steps)
+                    print(row.summary(), flush=True)
+                    rows.append(row)
     if args.keep and (args.out / "learn.json").exists():
         redone = {(r.algo, r.env, r.seed) for r in rows}
         earlier = [LearnRow(**r) for r in json.loads((args.out / "learn.json").read_text())]
