@@ -17,7 +17,7 @@ import lineage.actor_critic
 import lineage.pg
 import lineage.ppo
 from lineage.algorithms import actor_critic, reinforce, reinforce_baseline
-from lineage.algorithms.common import evaluate, make_envs
+from lineage.algorithms.common import evaluate, make_envs, policy_callables
 from lineage.algorithms.rollout import VectorRollout, evaluate_policy
 
 SMOKE_SEED = 0
@@ -212,7 +212,7 @@ def test_actor_critic_update_directions_are_the_verified_ones():
     envs = make_envs(config.env_id, config.n_envs, config.seed, config.autoreset_mode)
     torch.manual_seed(0)
     agent = actor_critic.make_agent(config, envs)
-    act, value = actor_critic.policy_callables(agent)
+    act, value = policy_callables(agent)
     batch = actor_critic.transitions(VectorRollout(envs, seed=0).collect(act, value, config.n_steps))
     envs.close()
     deltas = actor_critic.estimate(batch, config)

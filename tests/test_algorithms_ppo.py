@@ -19,7 +19,7 @@ import lineage
 import lineage.ppo
 import lineage.ppo.gaussian
 from lineage.algorithms import ppo_clip
-from lineage.algorithms.common import evaluate, make_envs
+from lineage.algorithms.common import evaluate, make_envs, policy_callables
 from lineage.algorithms.networks import GaussianPolicy
 from lineage.algorithms.ppo_clip import PPOClipConfig
 from lineage.algorithms.rollout import VectorRollout, evaluate_policy
@@ -190,7 +190,7 @@ def test_gaussian_actions_are_clipped_only_by_the_environment_step():
     envs = make_envs(config.env_id, 2, SMOKE_SEED)
     try:
         agent = ppo_clip.make_agent(config, envs)
-        act, value = ppo_clip.policy_callables(agent)
+        act, value = policy_callables(agent)
         stepped = ppo_clip.stepped_envs(envs)
         rollout = VectorRollout(stepped, seed=SMOKE_SEED).collect(act, value, 32)
     finally:

@@ -46,8 +46,8 @@ import lineage
 import lineage.actor_critic
 import lineage.ppo
 from lineage._validation import check_positive_int, check_real, check_unit_interval
-from lineage.algorithms.common import RunLog, TrainResult, check_run, make_envs, seed_everything
-from lineage.algorithms.networks import ValueNetwork, make_policy, observation_size
+from lineage.algorithms.common import RunLog, TrainResult, check_run, make_envs, policy_callables, seed_everything
+from lineage.algorithms.networks import Agent, ValueNetwork, make_policy, observation_size
 from lineage.algorithms.rollout import Rollout, VectorRollout
 
 # ---------------------------------------------------------------------------------------------------- config
@@ -101,14 +101,6 @@ class ActorCriticConfig:
 # ---------------------------------------------------------------------------------------------------- networks
 
 
-class Agent(nn.Module):
-    """The actor π (``policy``) and the critic V (``value``, a :class:`~lineage.algorithms.networks.ValueNetwork`)."""
-
-    def __init__(self, policy: nn.Module, value: ValueNetwork):
-        super().__init__()
-        self.policy, self.value = policy, value
-
-
 def make_agent(config: ActorCriticConfig, envs: gym.vector.VectorEnv) -> Agent:
     """The actor π(a|s) = softmax(MLP(s))_a and the critic V(s) = MLP(s) for ``envs`` (Sutton & Barto 2018, §13.5:
     a differentiable policy π(a|s, θ) and state-value function v̂(s, w)). Claims AC-19, AC-15; notes §AC.
@@ -126,31 +118,6 @@ def make_agent(config: ActorCriticConfig, envs: gym.vector.VectorEnv) -> Agent:
 
 
 # ---------------------------------------------------------------------------------------------------- rollout
-
-
-def policy_callables(agent: Agent) -> tuple[Callable, Callable]:
-    """The ``act`` (a ~ π(·|s) and log π(a|s)) and ``value`` (v = V_w(s)) callables of the rollout, without
-    gradient (Sutton & Barto 2018, §13.5). Claims AC-19, STD-TT-1 (``value`` gives V of the true next
-    observation); notes §AC.
-
-    Args:
-        agent: the actor and critic.
-
-    Returns:
-        ``(act, value)`` on numpy observations.
-    """
-
-    @torch.no_grad()
-    def act(obs):
-        dist = agent.policy.distribution(torch.as_tensor(obs, dtype=torch.float32))
-        action = dist.sample()
-        return action.numpy(), dist.log_prob(action).numpy()
-
-    @torch.no_grad()
-    def value(obs):
-        return agent.value(torch.as_tensor(obs, dtype=torch.float32)).numpy()
-
-    return act, value
 
 
 @dataclass

@@ -116,6 +116,33 @@ def make_envs(
     return envs
 
 
+def policy_callables(agent: torch.nn.Module) -> tuple[Callable, Callable]:
+    """The ``act`` (sample a ~ π(·|s), return a and log π(a|s)) and ``value`` (V(s)) callables of a rollout, without
+    gradient: π_old, the sampling policy of the ratio ρ = π_θ/π_old (Schulman et al. 2017 "Proximal Policy
+    Optimization Algorithms", eq. 6; Schulman et al. 2015 "Trust Region Policy Optimization", eq. 14), and V_old.
+    Shapes: observations ``[B, n_obs]`` → actions ``[B]`` or ``[B, d]``, log-probabilities ``[B]``, values ``[B]``.
+    Claims PPO-5, STD-TT-1; notes §PPO.
+
+    Args:
+        agent: an :class:`~lineage.algorithms.networks.Agent` with a value network.
+
+    Returns:
+        ``(act, value)`` on numpy observations.
+    """
+
+    @torch.no_grad()
+    def act(obs):
+        dist = agent.policy.distribution(torch.as_tensor(obs, dtype=torch.float32))
+        action = dist.sample()
+        return action.numpy(), dist.log_prob(action).numpy()
+
+    @torch.no_grad()
+    def value(obs):
+        return agent.value(torch.as_tensor(obs, dtype=torch.float32)).numpy()
+
+    return act, value
+
+
 @dataclass
 class TrainResult:
     """What a run gives back: the trained agent (an ``nn.Module`` with a ``policy``), the environment steps at which

@@ -96,6 +96,15 @@ class ValueNetwork(nn.Module):
         return self.net(obs).squeeze(-1)
 
 
+class Agent(nn.Module):
+    """What an algorithm trains: the policy π (``policy``, one of the policies above) and, if it has one, the separate
+    value network V (``value``, a :class:`ValueNetwork`; None for REINFORCE)."""
+
+    def __init__(self, policy: nn.Module, value: ValueNetwork | None = None):
+        super().__init__()
+        self.policy, self.value = policy, value
+
+
 def observation_size(env_id: str, space: gym.Space) -> int:
     """The width n_obs = shape[0] of a flat (1-d) ``Box`` observation space; raises ``ValueError`` naming
     ``env_id`` otherwise. Shapes: obs ``[N, n_obs]``; claim PPO-5 (the MLP inputs of Schulman et al. 2017, §6.1);

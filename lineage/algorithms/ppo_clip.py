@@ -33,8 +33,16 @@ import lineage
 import lineage.ppo
 import lineage.ppo.gaussian
 from lineage._validation import check_positive_int, check_ratio_clip, check_real, check_unit_interval
-from lineage.algorithms.common import RunLog, TrainResult, check_run, fill_env_defaults, make_envs, seed_everything
-from lineage.algorithms.networks import GaussianPolicy, ValueNetwork, make_policy, observation_size
+from lineage.algorithms.common import (
+    RunLog,
+    TrainResult,
+    check_run,
+    fill_env_defaults,
+    make_envs,
+    policy_callables,
+    seed_everything,
+)
+from lineage.algorithms.networks import Agent, GaussianPolicy, ValueNetwork, make_policy, observation_size
 from lineage.algorithms.rollout import Rollout, VectorRollout
 
 # ---------------------------------------------------------------------------------------------------- config
@@ -135,14 +143,6 @@ class PPOClipConfig:
 # ---------------------------------------------------------------------------------------------------- networks
 
 
-class Agent(nn.Module):
-    """The policy π (``policy``, :mod:`lineage.algorithms.networks`) and the separate value network V (``value``)."""
-
-    def __init__(self, policy: nn.Module, value: ValueNetwork):
-        super().__init__()
-        self.policy, self.value = policy, value
-
-
 def make_agent(config: PPOClipConfig, envs: gym.vector.VectorEnv) -> Agent:
     """The policy and value network for ``envs``: π(a|s) = softmax(MLP(s))_a for a ``Discrete`` action space,
     π(·|s) = N(MLP(s), diag σ²) with a learned state-independent log σ for a flat ``Box`` one; V(s) = MLP(s).
@@ -180,30 +180,6 @@ def stepped_envs(envs: gym.vector.VectorEnv) -> gym.vector.VectorEnv:
     if isinstance(envs.single_action_space, gym.spaces.Box):
         return gym.wrappers.vector.ClipAction(envs)
     return envs
-
-
-def policy_callables(agent: Agent) -> tuple[Callable, Callable]:
-    """The ``act`` (sample a ~ π(·|s), return a and log π(a|s)) and ``value`` (V(s)) callables of a rollout,
-    without gradient. Claim PPO-5 (π_old = the sampling policy of Schulman et al. 2017's ratio); notes §PPO.
-
-    Args:
-        agent: the policy and value network.
-
-    Returns:
-        ``(act, value)`` on numpy observations.
-    """
-
-    @torch.no_grad()
-    def act(obs):
-        dist = agent.policy.distribution(torch.as_tensor(obs, dtype=torch.float32))
-        action = dist.sample()
-        return action.numpy(), dist.log_prob(action).numpy()
-
-    @torch.no_grad()
-    def value(obs):
-        return agent.value(torch.as_tensor(obs, dtype=torch.float32)).numpy()
-
-    return act, value
 
 
 # ---------------------------------------------------------------------------------------------------- estimate

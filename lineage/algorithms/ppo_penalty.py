@@ -35,16 +35,17 @@ from torch import nn
 import lineage.ppo
 import lineage.ppo.gaussian
 from lineage._validation import check_positive_int, check_real, check_unit_interval
-from lineage.algorithms.common import RunLog, TrainResult, check_run, fill_env_defaults, make_envs, seed_everything
-from lineage.algorithms.networks import GaussianPolicy
-from lineage.algorithms.ppo_clip import (
-    Agent,
-    estimate,
-    log_prob_and_entropy,
-    make_agent,
+from lineage.algorithms.common import (
+    RunLog,
+    TrainResult,
+    check_run,
+    fill_env_defaults,
+    make_envs,
     policy_callables,
-    stepped_envs,
+    seed_everything,
 )
+from lineage.algorithms.networks import Agent, GaussianPolicy
+from lineage.algorithms.ppo_clip import estimate, log_prob_and_entropy, make_agent, stepped_envs
 from lineage.algorithms.rollout import Rollout, VectorRollout
 
 # ---------------------------------------------------------------------------------------------------- config

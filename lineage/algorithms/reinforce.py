@@ -37,7 +37,7 @@ from torch import nn
 import lineage.pg
 from lineage._validation import check_positive_int, check_real, check_unit_interval
 from lineage.algorithms.common import RunLog, TrainResult, check_run, make_envs, seed_everything
-from lineage.algorithms.networks import make_policy
+from lineage.algorithms.networks import Agent, make_policy
 from lineage.algorithms.rollout import autoreset_mode
 
 # ---------------------------------------------------------------------------------------------------- config
@@ -93,14 +93,6 @@ def check_convention(convention) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- networks
-
-
-class Agent(nn.Module):
-    """The policy π (``policy``, :mod:`lineage.algorithms.networks`); REINFORCE has no critic."""
-
-    def __init__(self, policy: nn.Module):
-        super().__init__()
-        self.policy = policy
 
 
 def make_agent(config: ReinforceConfig, envs: gym.vector.VectorEnv) -> Agent:

@@ -29,13 +29,12 @@ import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode
-from torch import nn
 
 import lineage.pg
 import lineage.ppo
 from lineage._validation import check_positive_int, check_real, check_unit_interval
 from lineage.algorithms.common import RunLog, TrainResult, check_run, make_envs, seed_everything
-from lineage.algorithms.networks import ValueNetwork, make_policy, observation_size
+from lineage.algorithms.networks import Agent, ValueNetwork, make_policy, observation_size
 from lineage.algorithms.reinforce import (
     EpisodeCollector,
     Episodes,
@@ -87,15 +86,6 @@ class ReinforceBaselineConfig:
 
 
 # ---------------------------------------------------------------------------------------------------- networks
-
-
-class Agent(nn.Module):
-    """The policy π (``policy``) and the baseline V (``value``, a :class:`~lineage.algorithms.networks.ValueNetwork`
-    trained on the Monte-Carlo returns)."""
-
-    def __init__(self, policy: nn.Module, value: ValueNetwork):
-        super().__init__()
-        self.policy, self.value = policy, value
 
 
 def make_agent(config: ReinforceBaselineConfig, envs: gym.vector.VectorEnv) -> Agent:

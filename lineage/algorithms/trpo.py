@@ -35,7 +35,8 @@ import lineage.optim
 import lineage.ppo
 import lineage.ppo.gaussian
 from lineage._validation import check_positive_int, check_real, check_unit_interval
-from lineage.algorithms.common import RunLog, TrainResult, check_run, make_envs, seed_everything
+from lineage.algorithms import networks
+from lineage.algorithms.common import RunLog, TrainResult, check_run, make_envs, policy_callables, seed_everything
 from lineage.algorithms.networks import ValueNetwork, make_policy, observation_size
 from lineage.algorithms.rollout import Rollout, VectorRollout
 
@@ -126,15 +127,14 @@ class TRPOConfig:
 # ---------------------------------------------------------------------------------------------------- networks
 
 
-class Agent(nn.Module):
+class Agent(networks.Agent):
     """The policy π (``policy``, :mod:`lineage.algorithms.networks`) and the separate value network V (``value``).
     ``forward(obs)`` is π(·|obs), so that :func:`torch.func.functional_call` evaluates the policy at any flat
     parameter vector θ. After every update ``last_update`` holds that update's :class:`UpdateStats` (None before
     the first), for the laws that read the agent in ``on_update``."""
 
     def __init__(self, policy: nn.Module, value: ValueNetwork):
-        super().__init__()
-        self.policy, self.value = policy, value
+        super().__init__(policy, value)
         self.last_update: UpdateStats | None = None
 
     def forward(self, obs: torch.Tensor) -> torch.distributions.Distribution:
@@ -159,31 +159,8 @@ def make_agent(config: TRPOConfig, envs: gym.vector.VectorEnv) -> Agent:
 
 
 # ---------------------------------------------------------------------------------------------------- rollout
-
-
-def policy_callables(agent: Agent) -> tuple[Callable, Callable]:
-    """The ``act`` (sample a ~ π(·|s), return a and log π(a|s)) and ``value`` (V(s)) callables of a rollout,
-    without gradient: the old policy π_old = π_θold of the surrogate L(θ) = mean ρ A, ρ = π_θ/π_old (Schulman et
-    al. 2015 "Trust Region Policy Optimization", eq. 14). Claims TRPO-12, STD-TT-1; notes §TRPO.
-
-    Args:
-        agent: the policy and value network.
-
-    Returns:
-        ``(act, value)`` on numpy observations.
-    """
-
-    @torch.no_grad()
-    def act(obs):
-        dist = agent.policy.distribution(torch.as_tensor(obs, dtype=torch.float32))
-        action = dist.sample()
-        return action.numpy(), dist.log_prob(action).numpy()
-
-    @torch.no_grad()
-    def value(obs):
-        return agent.value(torch.as_tensor(obs, dtype=torch.float32)).numpy()
-
-    return act, value
+# lineage.algorithms.rollout.VectorRollout with common.policy_callables: a ~ π_old = π_θold, log π_old(a|s), V_old(s)
+# (the old policy of the surrogate L(θ) = mean ρA, ρ = π_θ/π_old; Schulman et al. 2015, eq. 14).
 
 
 # ---------------------------------------------------------------------------------------------------- estimate
