@@ -3,7 +3,7 @@ PPO on CartPole-v1 with matched hyper-parameters in the same run, a results tabl
 learning-curve PNG per environment, in ``results/`` (git-ignored).
 
     python benchmarks/bench_learn.py                      every benchmark of BENCHMARKS, seed 1
-    python benchmarks/bench_learn.py --only ppo_clip      some of them (repeatable), and/or --seeds 1,2,3
+    python benchmarks/bench_learn.py --only ppo_clip      some of them (repeatable), and/or --env ENV, --seeds 1,2,3
     python benchmarks/bench_learn.py --no-sb3             without the SB3 comparison
 
 These are benchmarks, not tests: they print figures. Wall times are only compared as ratios measured in this run.
@@ -194,6 +194,7 @@ def plot(rows: list[LearnRow], directory: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="benchmark only these")
+    parser.add_argument("--env", action="append", help="only these environments (repeatable)")
     parser.add_argument("--seeds", default="1", help="comma-separated seeds")
     parser.add_argument("--no-sb3", action="store_true")
     parser.add_argument("--steps", type=int, default=None, help="one step budget for every run (a quick look)")
@@ -209,6 +210,8 @@ def main() -> None:
     rows: list[LearnRow] = []
     for algo in args.only or sorted(BENCHMARKS):
         for env, steps in BENCHMARKS[algo].items():
+            if args.env and env not in args.env:
+                continue
             for seed in seeds:
                 row = learn(algo, env, seed=seed, steps=args.steps or steps, log=lambda line: None)
                 print(row.summary(), flush=True)

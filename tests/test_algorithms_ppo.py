@@ -329,7 +329,12 @@ def test_the_learning_benchmark_writes_its_table_json_and_curves_with_sb3_side_b
     pytest.importorskip("matplotlib")
     module = bench_learn()
     monkeypatch.setattr(
-        "sys.argv", ["bench_learn.py", "--only", "ppo_clip", "--seeds", "0", "--steps", "1024", "--out", str(tmp_path)]
+        "sys.argv",
+        [
+            "bench_learn.py",
+            *("--only", "ppo_clip", "--env", "CartPole-v1", "--seeds", "0", "--steps", "1024"),
+            *("--out", str(tmp_path)),
+        ],
     )
     module.main()
     rows = json.loads((tmp_path / "learn.json").read_text())
