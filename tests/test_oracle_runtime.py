@@ -104,8 +104,11 @@ def test_the_preflight_reports_a_target_that_exits():
     assert report.preflight and "the target raised SystemExit: bye" in report.preflight[0], report.preflight
 
 
+# The children restore Python's own SIGINT handler first: a suite started in the background by a non-interactive
+# shell runs with SIGINT ignored, Python then installs no handler, and every child would inherit the ignore.
 REAL_CTRL_C = """
 import os, signal, threading, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import lineage
 from lineage.oracle import check
 
@@ -143,6 +146,7 @@ def test_a_real_ctrl_c_stops_the_command_line(tmp_path):
     )
     code = (
         "import os, signal, sys, threading\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from lineage.oracle.__main__ import main\n"
         "threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
         "sys.exit(main(['gae=slowpkg:slow_gae', '--profile', 'oracle-thorough']))\n"
