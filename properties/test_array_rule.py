@@ -390,16 +390,17 @@ def ptx_agreement(call: Call, eps: float) -> float:
     return 2 * scaled_tolerance(eps, scale, logp.size + 1)
 
 
-def gaussian_calls(names: tuple[str, ...]):
+def gaussian_calls(names: dict[str, str]):
+    """The drawn pair's arrays under the block's argument names (``names``: drawn name → argument name)."""
     keys = ("mean_p", "log_std_p", "mean_q", "log_std_q")
-    return gaussian_pairs().map(lambda pair: Call({n: a for n, a in zip(keys, pair, strict=True) if n in names}))
+    return gaussian_pairs().map(lambda pair: Call({names[k]: a for k, a in zip(keys, pair, strict=True) if k in names}))
 
 
 def gaussian_agreement(call: Call, eps: float) -> float:
     """exp(2Δlog σ) and ((μ_p − μ_q)/σ_q)² summed over d: each a few roundings of its own size."""
     a = call.arrays
     if "mean_p" not in a:
-        return 2 * scaled_tolerance(eps, float(np.abs(a["log_std_p"]).max()) + 2, a["log_std_p"].shape[-1])
+        return 2 * scaled_tolerance(eps, float(np.abs(a["log_std"]).max()) + 2, a["log_std"].shape[-1])
     ratio = np.exp(2 * (a["log_std_p"] - a["log_std_q"])) + ((a["mean_p"] - a["mean_q"]) / np.exp(a["log_std_q"])) ** 2
     scale = float(ratio.max()) * 4 + float(np.abs(a["log_std_p"] - a["log_std_q"]).max()) + 1
     return 2 * scaled_tolerance(eps, scale, a["mean_p"].shape[-1])
@@ -454,15 +455,15 @@ BLOCKS = [
     ),
     block(
         "diagonal_gaussian_entropy",
-        lambda log_std_p: ppo.diagonal_gaussian_entropy(log_std_p),
-        gaussian_calls(("log_std_p",)),
+        ppo.diagonal_gaussian_entropy,
+        gaussian_calls({"log_std_p": "log_std"}),
         ["STD-PPO-4"],
         gaussian_agreement,
     ),
     block(
         "diagonal_gaussian_kl",
         ppo.diagonal_gaussian_kl,
-        gaussian_calls(("mean_p", "log_std_p", "mean_q", "log_std_q")),
+        gaussian_calls({k: k for k in ("mean_p", "log_std_p", "mean_q", "log_std_q")}),
         ["PPO-4", "STD-KL-2"],
         gaussian_agreement,
     ),

@@ -60,9 +60,9 @@ def check_seed(seed) -> int:
 
 def check_run(config) -> None:
     """Checks, valid = (total_steps ≥ 1) ∧ (seed ∈ ℤ≥0) ∧ (window ≥ 1) ∧ (threshold real or None), the fields every
-    algorithm's configuration has (``total_steps``, ``seed``, ``window``, ``threshold``,
-    ``autoreset_mode``), raising ``ValueError`` naming the field. Claim PPO-5 (the runs of Schulman et al. 2017
-    "Proximal Policy Optimization Algorithms"); notes §PPO.
+    algorithm's configuration has (``total_steps``, ``seed``, ``window``, ``threshold``, and ``autoreset_mode`` when
+    it steps a vector environment), raising ``ValueError`` naming the field. Claim PPO-5 (the runs of Schulman et
+    al. 2017 "Proximal Policy Optimization Algorithms"); notes §PPO.
 
     Args:
         config: an algorithm's configuration dataclass.
@@ -75,7 +75,7 @@ def check_run(config) -> None:
     check_positive_int("window", config.window)
     if config.threshold is not None:
         check_real("threshold", config.threshold)
-    if not isinstance(config.autoreset_mode, AutoresetMode):
+    if hasattr(config, "autoreset_mode") and not isinstance(config.autoreset_mode, AutoresetMode):
         raise ValueError(f"autoreset_mode: expected a gymnasium.vector.AutoresetMode, got {config.autoreset_mode!r}")
 
 

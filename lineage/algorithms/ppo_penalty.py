@@ -35,6 +35,7 @@ from torch import nn
 import lineage.ppo
 import lineage.ppo.gaussian
 from lineage._validation import check_positive_int, check_real, check_unit_interval
+from lineage.algorithms import ppo_clip
 from lineage.algorithms.common import (
     RunLog,
     TrainResult,
@@ -52,34 +53,15 @@ from lineage.algorithms.rollout import Rollout, VectorRollout
 
 # The per-environment fields (``None`` in the config) take these values unless the caller sets them
 # (common.fill_env_defaults): DEFAULTS, overridden by PER_ENV[env_id].
-DEFAULTS = {
-    "total_steps": 100_000,
-    "n_envs": 4,
-    "n_steps": 128,
-    "n_minibatches": 4,
-    "learning_rate": 1e-3,
-    "gamma": 0.99,
-    "ent_coef": 0.01,
+DEFAULTS = ppo_clip.DEFAULTS | {
     # PPO-clip's CartPole settings, except rewards scaled by 0.1: with CartPole's returns of up to ~100 the critic's
     # gradient dominates the jointly clipped gradient norm, the policy barely moves, d stays below d_targ/1.5, β is
     # halved towards 0 (1e-11 on seed 2) and the unpenalised policy later collapses (seed 2: no 475 in 100k steps).
     "reward_scale": 0.1,
     "kl_target": 0.01,
 }
-PER_ENV = {
-    # as PPO-clip's (see ppo_clip.PER_ENV)
-    "Pendulum-v1": {
-        "total_steps": 200_000,  # −200 reached at 102,400–106,496 steps (seeds 1, 2)
-        "n_envs": 4,
-        "n_steps": 1024,
-        "n_minibatches": 16,
-        "learning_rate": 1e-3,
-        "gamma": 0.9,
-        "ent_coef": 0.0,
-        "reward_scale": 0.1,
-        "kl_target": 0.01,
-    },
-}
+# PPO-clip's Pendulum-v1 settings (ppo_clip.PER_ENV), with the KL target of DEFAULTS.
+PER_ENV = {env: settings | {"kl_target": 0.01} for env, settings in ppo_clip.PER_ENV.items()}
 
 
 @dataclass(frozen=True)

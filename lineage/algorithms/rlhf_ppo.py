@@ -63,7 +63,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
-from gymnasium.vector import AutoresetMode
 from torch import nn
 
 import lineage
@@ -153,12 +152,6 @@ class RLHFPPOConfig:
         check_real("threshold", self.threshold, minimum=0.0, inclusive=False)
         if self.batch_size < self.n_minibatches:
             raise ValueError(f"n_minibatches: {self.n_minibatches} exceeds the batch of {self.batch_size} responses")
-
-    @property
-    def autoreset_mode(self) -> AutoresetMode:
-        """Not a setting: the responses are sampled from the policy table, not from a gymnasium vector env (kept
-        so that :func:`lineage.algorithms.common.check_run` reads the contract it reads from every config)."""
-        return AutoresetMode.NEXT_STEP
 
     @property
     def iterations(self) -> int:
